@@ -1,0 +1,99 @@
+# The one build of sandbox (non-recursive). Targets:
+#   make            build/sandbox
+#   make run        build, then run real programs from this machine in the sandbox
+#   make test       unit, guest (native vs sandbox) and end-to-end tests
+#   make asan       build/asan/sandbox with AddressSanitizer and UBSan
+#   make bench      benchmarks as ratios to native (and to runsc when installed)
+#   make deps       install the Debian packages the build needs (run by run and test)
+
+CC      ?= gcc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -I. -fno-strict-aliasing \
+           -fno-omit-frame-pointer -MMD -MP
+LDLIBS  := -lpthread
+
+B := build
+
+# Every C file of the sandbox binary, found by directory: adding a file needs no edit.
+SRC_DIRS := lib platform platform/ptrace runtime gofer netstack \
+            sentry/kernel sentry/mm sentry/vfs sentry/fs sentry/socket sentry/loader \
+            sentry/syscalls
+SRCS  := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
+ASMS  := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.S))
+MAIN  := runtime/main.c
+OBJS  := $(patsubst %.c,$(B)/obj/%.o,$(filter-out $(MAIN),$(SRCS))) \
+         $(patsubst %.S,$(B)/obj/%.o,$(ASMS))
+
+UNIT_SRCS  := $(wildcard tests/unit/*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
+GUEST_SRCS := $(wildcard tests/guest/*.c)
+GUEST_BINS := $(patsubst tests/guest/%.c,$(B)/guest/%.gcc,$(GUEST_SRCS)) \
+              $(patsubst tests/guest/%.c,$(B)/guest/%.musl,$(GUEST_SRCS))
+
+DEB_PKGS := libseccomp-dev liburing-dev liblwip-dev libcriterion-dev pkg-config \
+            busybox-static musl-tools
+
+.PHONY: all run test unit guest e2e asan bench deps clean
+all: $(B)/sandbox
+
+$(B)/sandbox: $(B)/obj/$(MAIN:.c=.o) $(B)/libsandbox.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/libsandbox.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Unit tests: one Criterion binary per file, linked against the sandbox library.
+$(B)/unit/%: tests/unit/%.c $(B)/libsandbox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libsandbox.a -lcriterion $(LDLIBS)
+
+# Guest tests: every program built static with glibc and with musl.
+$(B)/guest/%.gcc: tests/guest/%.c tests/guest/guest.h
+	@mkdir -p $(dir $@)
+	gcc -O1 -g -static -Wall -Wno-unused-result -o $@ $<
+
+$(B)/guest/%.musl: tests/guest/%.c tests/guest/guest.h
+	@mkdir -p $(dir $@)
+	musl-gcc -O1 -g -static -Wall -Wno-unused-result -o $@ $<
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@tests/e2e/demo.sh $(B)/sandbox
+
+unit: $(UNIT_BINS)
+guest: $(B)/sandbox $(GUEST_BINS)
+
+test: deps
+	@$(MAKE) --no-print-directory all unit guest
+	@tests/run-all.sh $(B)
+
+asan:
+	@$(MAKE) --no-print-directory B=build/asan \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	    LDLIBS="-lpthread -fsanitize=address,undefined" all
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/run.sh $(B)
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d) $(B)/obj/$(MAIN:.c=.d)

@@ -1,0 +1,157 @@
+#!/bin/bash
+# bench/run.sh BUILD_DIR — build the bench programs into BUILD_DIR/bench and
+# print one table: syscall cost and start-up time, natively, for the bare
+# PTRACE_SYSEMU floor, under our sandbox and under runsc (gVisor).
+#
+# A row that cannot be measured (sandbox missing or failing, runsc not
+# installed) shows n/a; the rest still runs. Diagnostics go to
+# BUILD_DIR/bench/log.txt. See bench/README.md.
+#
+# Environment overrides:
+#   SANDBOX   sandbox binary (default BUILD_DIR/sandbox), run as: $SANDBOX run PROG ARGS
+#   RUNSC     runsc binary (default: from PATH; set RUNSC= to skip runsc)
+#   N_NATIVE  getppid calls natively and for the bare round trip (200000)
+#   N_GUEST   getppid calls in the sandbox and runsc (20000)
+#   RUNS      start-up runs per median (20)
+#   REPS      repetitions of each per-call measurement; the median is shown (3)
+#   TMO       seconds before one measurement is given up as hung (30)
+set -u
+
+B=${1:?usage: bench/run.sh BUILD_DIR}
+HERE=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$B/bench" || exit 1
+OUT=$(cd "$B/bench" && pwd)          # absolute: the guests see the host's /
+LOG=$OUT/log.txt
+: >"$LOG"
+
+SANDBOX=${SANDBOX:-$(cd "$B" && pwd)/sandbox}
+RUNSC=${RUNSC-$(command -v runsc || true)}
+N_NATIVE=${N_NATIVE:-200000}
+N_GUEST=${N_GUEST:-20000}
+RUNS=${RUNS:-20}
+REPS=${REPS:-3}
+TMO=${TMO:-30}
+
+# --- build ------------------------------------------------------------------
+for p in getppid true bare_sysemu timeit; do
+    gcc -O2 -static -Wall -o "$OUT/$p" "$HERE/$p.c" || { echo "bench: building $p failed" >&2; exit 1; }
+done
+
+# --- how each system runs a program -----------------------------------------
+# Arrays, not functions: timeout and timeit exec them.
+SANDBOX_CMD=("$SANDBOX" run)
+# runsc do: the host / read-only with a tmpfs overlay, so host paths work.
+# --platform=ptrace is the comparable platform (ours is ptrace too).
+RUNSC_CMD=("$RUNSC" --network=none --platform=ptrace do)
+have_sandbox() { [ -x "$SANDBOX" ] || { echo "== no sandbox binary at $SANDBOX" >>"$LOG"; return 1; }; }
+have_runsc() { [ -n "$RUNSC" ] || { echo "== runsc not installed (or RUNSC set empty)" >>"$LOG"; return 1; }; }
+
+# --- helpers --------------------------------------------------------------------
+is_num() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
+
+# run LABEL CMD...: run CMD once with a timeout, stdin from /dev/null; print its
+# stdout. On failure log why and return 1. (timeout kills the whole process
+# group, so a hung sandbox does not outlive the bench.)
+run() {
+    local label=$1 out rc
+    shift
+    echo "== $label: $*" >>"$LOG"
+    out=$(timeout -k 5 "$TMO" "$@" </dev/null 2>>"$LOG")
+    rc=$?
+    if [ $rc -ne 0 ]; then
+        echo "== $label: FAILED, exit $rc" >>"$LOG"
+        return 1
+    fi
+    printf '%s\n' "$out"
+}
+
+# median VALUES...: median of numbers (the middle one; REPS is meant to be odd).
+median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
+
+# per_call LABEL CMD...: run CMD $REPS times; its last output line is a number;
+# print the median, or n/a. (The last line, in case a sandbox logs to stdout.)
+per_call() {
+    local label=$1 v vals=() i
+    shift
+    for ((i = 0; i < REPS; i++)); do
+        v=$(run "$label" "$@") || { echo n/a; return; }
+        v=$(printf '%s\n' "$v" | tail -n 1)
+        is_num "$v" || { echo "== $label: FAILED, not a number: '$v'" >>"$LOG"; echo n/a; return; }
+        vals+=("$v")
+    done
+    median "${vals[@]}"
+}
+
+# startup LABEL CMD...: median wall ms of $RUNS runs of CMD, or n/a.
+startup() {
+    local label=$1 v
+    shift
+    v=$(run "$label" "$OUT/timeit" "$RUNS" "$@") || { echo n/a; return; }
+    is_num "$v" || { echo "== $label: FAILED, not a number: '$v'" >>"$LOG"; echo n/a; return; }
+    echo "$v"
+}
+
+# ratio A B: A/B as "1.23x", or n/a when either is missing.
+ratio() {
+    is_num "$1" && is_num "$2" || { echo n/a; return; }
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx\n", a / b; else print "n/a" }'
+}
+
+# The bare round trip needs both numbers from one program; run it REPS times
+# and take each median separately.
+bare_runs() {
+    local i out regs=() only=() r o
+    for ((i = 0; i < REPS; i++)); do
+        out=$(run bare "$OUT/bare_sysemu" "$N_NATIVE") || { echo "n/a n/a"; return; }
+        r=$(printf '%s\n' "$out" | awk '$1 == "sysemu+regs" { print $2 }')
+        o=$(printf '%s\n' "$out" | awk '$1 == "sysemu" { print $2 }')
+        is_num "$r" && is_num "$o" || { echo "== bare: FAILED, bad output: $out" >>"$LOG"; echo "n/a n/a"; return; }
+        regs+=("$r"); only+=("$o")
+    done
+    echo "$(median "${regs[@]}") $(median "${only[@]}")"
+}
+
+# --- measure ------------------------------------------------------------------
+echo "bench: $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the numbers)"
+echo "bench: getppid N=$N_NATIVE native/bare, N=$N_GUEST sandbox/runsc, median of $REPS runs; startup median of $RUNS runs"
+if [ -n "$RUNSC" ]; then runsc_desc="${RUNSC_CMD[*]} PROG"; else runsc_desc="not installed"; fi
+echo "bench: sandbox: ${SANDBOX_CMD[*]} PROG; runsc: $runsc_desc"
+
+sc_native=$(per_call native "$OUT/getppid" "$N_NATIVE")
+read -r sc_bare sc_bare_noregs < <(bare_runs)
+sc_sandbox=n/a st_sandbox=n/a sc_runsc=n/a st_runsc=n/a
+if have_sandbox; then
+    sc_sandbox=$(per_call sandbox "${SANDBOX_CMD[@]}" "$OUT/getppid" "$N_GUEST")
+fi
+if have_runsc; then
+    sc_runsc=$(per_call runsc "${RUNSC_CMD[@]}" "$OUT/getppid" "$N_GUEST")
+fi
+
+st_native=$(startup native "$OUT/true")
+have_sandbox && st_sandbox=$(startup sandbox "${SANDBOX_CMD[@]}" "$OUT/true")
+have_runsc && st_runsc=$(startup runsc "${RUNSC_CMD[@]}" "$OUT/true")
+
+# --- report ---------------------------------------------------------------------
+row() { printf '%-26s | %8s | %8s | %8s | %8s | %14s | %12s | %13s\n' "$@"; }
+echo
+row "what" native bare sandbox runsc sandbox/native sandbox/bare runsc/sandbox
+row "--------------------------" -------- -------- -------- -------- -------------- ------------ -------------
+row "getppid, ns/call" "$sc_native" "$sc_bare" "$sc_sandbox" "$sc_runsc" \
+    "$(ratio "$sc_sandbox" "$sc_native")" "$(ratio "$sc_sandbox" "$sc_bare")" "$(ratio "$sc_runsc" "$sc_sandbox")"
+row "startup static true, ms" "$st_native" - "$st_sandbox" "$st_runsc" \
+    "$(ratio "$st_sandbox" "$st_native")" - "$(ratio "$st_runsc" "$st_sandbox")"
+echo
+echo "bare round trip without GETREGS/SETREGS (SYSEMU + waitpid only): $sc_bare_noregs ns"
+
+# Targets (bench/README.md): per call within 1.3x of bare, startup under 30 ms.
+verdict() { # verdict DESC VALUE AWK-TEST-ON-v
+    if ! is_num "$2"; then echo "target $1: n/a"
+    elif awk -v v="$2" "BEGIN { exit !($3) }"; then echo "target $1: ok"
+    else echo "target $1: MISSED"; fi
+}
+r=$(ratio "$sc_sandbox" "$sc_bare"); r=${r%x}
+verdict "sandbox/bare <= 1.3 (is ${r})" "$r" "v <= 1.3"
+verdict "sandbox startup < 30 ms (is ${st_sandbox})" "$st_sandbox" "v < 30"
+grep -h '^== \(no sandbox\|runsc not\)' "$LOG" | sort -u | sed 's/^== /note: /'
+grep -q FAILED "$LOG" && echo "some rows failed; details in $LOG"
+exit 0

@@ -1,0 +1,21 @@
+/* The table of platforms, by name. */
+#include "platform/platform.h"
+
+#include <string.h>
+
+const struct platform_ops *g_plat;
+
+static const struct platform_ops *const g_platforms[] = {
+    &g_platform_ptrace,
+    &g_platform_null,
+};
+
+const struct platform_ops *plat_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(g_platforms) / sizeof(g_platforms[0]); i++)
+        if (strcmp(g_platforms[i]->name, name) == 0)
+            return g_platforms[i];
+    return NULL;
+}
+
+const char *plat_names(void) { return "ptrace"; }

@@ -1,0 +1,176 @@
+/* Booting the Sentry: the memory file, the platform, the first task and its files,
+ * the program; then the task runs on this thread until the sandbox exits. */
+#include "sentry/kernel/kernel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "platform/platform.h"
+#include "sentry/fs/hostfd.h"
+#include "sentry/kernel/task.h"
+#include "sentry/loader/load.h"
+#include "sentry/mm/memfile.h"
+#include "sentry/mm/mm.h"
+#include "sentry/syscalls/syscall.h"
+#include "sentry/vfs/fdtable.h"
+#include "sentry/vfs/file.h"
+
+struct kernel g_kernel;
+
+/* The memory file's ceiling: address space only; pages are committed when touched. */
+#define MEMFILE_MAX (1ULL << 40)
+
+/* reset_fpu: gives the guest the FPU state a fresh Linux process has, rather than
+ * whatever the stub inherited from the Sentry (which may hold Sentry data). */
+static int reset_fpu(struct task *t)
+{
+    static struct guest_fpu fpu;
+    int r = g_plat->fpu_get(t->ctx, t->mm->as, &fpu);
+    if (r < 0)
+        return r;
+    uint32_t mxcsr_mask;
+    memcpy(&mxcsr_mask, fpu.xsave + 28, 4);
+    memset(fpu.xsave, 0, sizeof(fpu.xsave));
+    uint16_t fcw = 0x37f;
+    uint32_t mxcsr = 0x1f80;
+    memcpy(fpu.xsave + 0, &fcw, 2);
+    memcpy(fpu.xsave + 24, &mxcsr, 4);
+    memcpy(fpu.xsave + 28, &mxcsr_mask, 4);
+    /* XSTATE_BV (offset 512) = 0: every other component in its initial state */
+    return g_plat->fpu_set(t->ctx, t->mm->as, &fpu);
+}
+
+static void init_rlimits(struct thread_group *tg)
+{
+    for (int i = 0; i < RLIM_NLIMITS && i < 16; i++) {
+        struct rlimit rl;
+        if (getrlimit(i, &rl) == 0) {
+            tg->rlimits[i][0] = rl.rlim_cur;
+            tg->rlimits[i][1] = rl.rlim_max;
+        } else {
+            tg->rlimits[i][0] = tg->rlimits[i][1] = RLIM_INFINITY;
+        }
+    }
+    /* the guest's own fd table enforces 1024 by default, as Linux does */
+    tg->rlimits[RLIMIT_NOFILE][0] = 1024;
+    tg->rlimits[RLIMIT_NOFILE][1] = MIN(tg->rlimits[RLIMIT_NOFILE][1], FD_MAX_GUEST);
+    tg->rlimits[RLIMIT_STACK][0] = STACK_SIZE;
+}
+
+/* install_stdio: the guest's fds 0-2 are host files by design (dup'd here). */
+static int install_stdio(struct task *t, const int stdio[3])
+{
+    for (int i = 0; i < 3; i++) {
+        if (stdio[i] < 0)
+            continue;
+        int fd = fcntl(stdio[i], F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+            continue;  /* a closed stdio fd stays closed in the guest too */
+        int err;
+        struct file *f = hostfd_open(fd, &err);
+        if (!f) {
+            close(fd);
+            return err;
+        }
+        int r = fdtable_install_at(t->fds, i, f, 0);
+        if (r < 0) {
+            file_put(f);
+            return r;
+        }
+    }
+    return 0;
+}
+
+int sentry_boot(const struct boot_config *cfg)
+{
+    if (cfg->debug_log) {
+        int r = log_open(cfg->debug_log);
+        if (r < 0) {
+            log_err("cannot open debug log %s: %s", cfg->debug_log, strerror(-r));
+            return r;
+        }
+    }
+    g_strace = cfg->strace;
+    clock_gettime(CLOCK_BOOTTIME, &g_kernel.boot_time);
+    strcpy(g_kernel.hostname, "sandbox");
+    snprintf(g_kernel.cwd, sizeof(g_kernel.cwd), "%s", cfg->cwd ? cfg->cwd : "/");
+
+    g_plat = plat_find(cfg->platform);
+    if (!g_plat) {
+        log_err("unknown platform %s (have: %s)", cfg->platform, plat_names());
+        return -EINVAL;
+    }
+    int r = memfile_init(MEMFILE_MAX);
+    if (r < 0) {
+        log_err("cannot create the memory file: %s", strerror(-r));
+        return r;
+    }
+    r = g_plat->init(memfile_fd(), memfile_base(), memfile_max());
+    if (r < 0) {
+        log_err("platform %s unusable: %s", g_plat->name, strerror(-r));
+        return r;
+    }
+    log_info("platform: %s", g_plat->name);
+
+    struct task *t = calloc(1, sizeof(*t));
+    struct thread_group *tg = calloc(1, sizeof(*tg));
+    if (!t || !tg) {
+        log_err("out of memory");
+        return -ENOMEM;
+    }
+    tg->tgid = tg->pgid = tg->sid = 1;
+    tg->ppid = 0;
+    init_rlimits(tg);
+    t->tid = 1;
+    t->tg = tg;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->cond, &ca);
+    t->altstack.flags = SS_DISABLE;
+    uint32_t uid = getuid(), gid = getgid();
+    t->cred = (struct creds){ uid, uid, uid, uid, gid, gid, gid, gid };
+    t->umask = 022;
+    const char *base = strrchr(cfg->exe_path, '/');
+    snprintf(t->comm, sizeof(t->comm), "%s", base ? base + 1 : cfg->exe_path);
+
+    t->ctx = g_plat->ctx_create(&r);
+    if (!t->ctx) {
+        log_err("cannot create a platform context: %s", strerror(-r));
+        return r;
+    }
+    t->mm = mm_create(&r);
+    if (!t->mm) {
+        log_err("cannot create an address space: %s", strerror(-r));
+        return r;
+    }
+    t->fds = fdtable_create();
+    if (!t->fds || (r = install_stdio(t, cfg->stdio)) < 0) {
+        log_err("cannot set up the guest's stdio");
+        return t->fds ? r : -ENOMEM;
+    }
+    char err[256] = "";
+    r = loader_load(t, cfg->exe_fd, cfg->exe_path, cfg->argv, cfg->envp, err,
+                    sizeof(err));
+    close(cfg->exe_fd);
+    if (r < 0) {
+        log_err("%s: %s", cfg->exe_path, err);
+        return r;
+    }
+    if ((r = reset_fpu(t)) < 0)
+        log_warn("cannot reset the guest FPU state: %s", strerror(-r));
+
+    int status = task_run(t);
+    fdtable_put(t->fds);
+    mm_put(t->mm);
+    g_plat->ctx_destroy(t->ctx);
+    return status;
+}

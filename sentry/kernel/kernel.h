@@ -1,0 +1,42 @@
+/* The sandbox-wide state of the Sentry (one per sandbox) and how it boots. */
+#ifndef SENTRY_KERNEL_KERNEL_H
+#define SENTRY_KERNEL_KERNEL_H
+
+#include <time.h>
+
+/* What uname reports: the Linux the Sentry implements, not the host's. */
+#define KERNEL_RELEASE "6.1.0-sandbox"
+#define KERNEL_VERSION "#1 SMP PREEMPT_DYNAMIC sandbox"
+
+/* Linux caps getrandom(2) at this per call. */
+#define MAX_RANDOM_COUNT (32U << 20)
+/* The RLIMIT_NOFILE hard ceiling (fs.nr_open). */
+#define FD_MAX_GUEST 1048576
+
+struct kernel {
+    char hostname[65];             /* immutable after boot */
+    char cwd[4096];                /* the first process's working directory */
+    struct timespec boot_time;     /* CLOCK_BOOTTIME at boot */
+};
+
+extern struct kernel g_kernel;
+
+/* What the front end hands the Sentry. */
+struct boot_config {
+    const char *platform;          /* "ptrace" */
+    int exe_fd;                    /* the program, open for reading (the Sentry owns it) */
+    const char *exe_path;          /* as the user named it: AT_EXECFN */
+    char *const *argv;
+    char *const *envp;
+    int stdio[3];                  /* host fds for the guest's 0, 1, 2 (dup'd here) */
+    const char *cwd;
+    int strace;
+    const char *debug_log;         /* NULL: none */
+};
+
+/* sentry_boot: builds the sandbox, runs the program to its end and returns its wait
+ * status (exit code << 8, or the killing signal). Returns -errno if it could not
+ * start, with a message already logged. */
+int sentry_boot(const struct boot_config *cfg);
+
+#endif

@@ -1,0 +1,142 @@
+/* The task loop: run guest code until it traps, handle the trap, repeat. */
+#include "sentry/kernel/task.h"
+
+#include <errno.h>
+#include <signal.h>
+
+#include "lib/err.h"
+#include "lib/log.h"
+#include "sentry/mm/mm.h"
+
+/* A fault the memory manager resolved but the guest keeps taking at the same address
+ * means our mappings disagree with the platform's: stop instead of spinning. */
+#define MAX_REPEATED_FAULTS 64
+
+void task_exit_group(struct task *t, int status)
+{
+    t->exiting = 1;
+    t->exit_status = status;
+}
+
+void task_fatal_signal(struct task *t, int sig)
+{
+    /* signals whose default action dumps core report it in the wait status */
+    static const uint64_t core_mask = (1ULL << (SIGQUIT - 1)) | (1ULL << (SIGILL - 1)) |
+        (1ULL << (SIGTRAP - 1)) | (1ULL << (SIGABRT - 1)) | (1ULL << (SIGBUS - 1)) |
+        (1ULL << (SIGFPE - 1)) | (1ULL << (SIGSEGV - 1)) | (1ULL << (SIGXCPU - 1)) |
+        (1ULL << (SIGXFSZ - 1)) | (1ULL << (SIGSYS - 1));
+    (void)core_mask;  /* no core files are written: the status says "killed by sig" */
+    log_info("task %d killed by signal %d", t->tid, sig);
+    task_exit_group(t, sig & 0x7f);
+}
+
+static void handle_syscall(struct task *t)
+{
+    struct guest_regs *r = &t->regs;
+    t->cur.nr = r->orig_rax;
+    t->cur.arg[0] = r->rdi;
+    t->cur.arg[1] = r->rsi;
+    t->cur.arg[2] = r->rdx;
+    t->cur.arg[3] = r->r10;
+    t->cur.arg[4] = r->r8;
+    t->cur.arg[5] = r->r9;
+    long ret = syscall_dispatch(t, &t->cur);
+    switch (-ret) {
+    case ERESTARTSYS: case ERESTARTNOINTR: case ERESTARTNOHAND:
+    case ERESTART_RESTARTBLOCK:
+        /* without signal handlers yet, an interrupted call simply fails */
+        ret = -EINTR;
+        break;
+    }
+    r->rax = (uint64_t)ret;
+}
+
+int task_run(struct task *t)
+{
+    uint64_t last_fault = 0;
+    int repeats = 0;
+    while (!t->exiting) {
+        struct trap trap;
+        int err = g_plat->switch_to(t->ctx, t->mm->as, &t->regs, &trap);
+        if (err < 0) {
+            log_err("platform failed to run task %d: %d", t->tid, err);
+            task_fatal_signal(t, SIGKILL);
+            break;
+        }
+        switch (trap.kind) {
+        case TRAP_SYSCALL:
+            repeats = 0;
+            handle_syscall(t);
+            break;
+        case TRAP_FAULT: {
+            int code;
+            if (trap.addr.v == last_fault && ++repeats > MAX_REPEATED_FAULTS) {
+                log_warn("task %d: fault at %#llx keeps recurring", t->tid,
+                         (unsigned long long)trap.addr.v);
+                task_fatal_signal(t, SIGSEGV);
+                break;
+            }
+            if (trap.addr.v != last_fault)
+                repeats = 0;
+            last_fault = trap.addr.v;
+            int r = mm_handle_fault(t->mm, trap.addr.v, trap.access, trap.present, &code);
+            if (r < 0) {
+                log_info("task %d: SIGSEGV at %#llx (code %d, rip %#llx)", t->tid,
+                         (unsigned long long)trap.addr.v, code,
+                         (unsigned long long)t->regs.rip);
+                task_fatal_signal(t, SIGSEGV);
+            }
+            break;
+        }
+        case TRAP_SIGNAL:
+            log_info("task %d: signal %d (code %d, addr %#llx) from the CPU at rip %#llx", t->tid, trap.signo, trap.code, (unsigned long long)trap.addr.v,
+                     (unsigned long long)t->regs.rip);
+            task_fatal_signal(t, trap.signo);
+            break;
+        case TRAP_INTERRUPTED:
+            break;
+        }
+    }
+    return t->exit_status;
+}
+
+int task_sleep_until(struct task *t, int id, const struct timespec *deadline)
+{
+    /* condition variables wait on CLOCK_MONOTONIC; other clocks are converted once,
+     * which is exact for relative sleeps and close enough for absolute ones */
+    struct timespec mono = *deadline;
+    if (id != CLOCK_MONOTONIC) {
+        struct timespec now_id, now_mono;
+        clock_gettime(id, &now_id);
+        clock_gettime(CLOCK_MONOTONIC, &now_mono);
+        int64_t left = (deadline->tv_sec - now_id.tv_sec) * 1000000000LL +
+                       (deadline->tv_nsec - now_id.tv_nsec);
+        if (left <= 0)
+            return 0;
+        int64_t ns = now_mono.tv_nsec + left % 1000000000LL;
+        mono.tv_sec = now_mono.tv_sec + left / 1000000000LL + ns / 1000000000LL;
+        mono.tv_nsec = ns % 1000000000LL;
+    }
+    int ret = 0;
+    pthread_mutex_lock(&t->mu);
+    while (!t->wake) {
+        int r = pthread_cond_timedwait(&t->cond, &t->mu, &mono);
+        if (r == ETIMEDOUT)
+            break;
+    }
+    if (t->wake) {
+        t->wake = 0;
+        ret = -EINTR;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return ret;
+}
+
+void task_wake(struct task *t)
+{
+    pthread_mutex_lock(&t->mu);
+    t->wake = 1;
+    pthread_cond_signal(&t->cond);
+    pthread_mutex_unlock(&t->mu);
+    g_plat->interrupt(t->ctx);
+}

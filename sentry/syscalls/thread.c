@@ -1,0 +1,214 @@
+/* Task identity and lifetime: exit, ids, TLS and robust-list registration, affinity. */
+#include <asm/prctl.h>
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "lib/util.h"
+#include "sentry/kernel/task.h"
+#include "sentry/mm/mm.h"
+#include "sentry/syscalls/handlers.h"
+
+long sys_exit(struct task *t, const struct syscall_args *a)
+{
+    /* a single-threaded process: the last thread leaving ends the group */
+    task_exit_group(t, (arg_int(a, 0) & 0xff) << 8);
+    return 0;
+}
+
+long sys_exit_group(struct task *t, const struct syscall_args *a)
+{
+    task_exit_group(t, (arg_int(a, 0) & 0xff) << 8);
+    return 0;
+}
+
+long sys_set_tid_address(struct task *t, const struct syscall_args *a)
+{
+    t->clear_child_tid = arg_u64(a, 0);
+    return t->tid;
+}
+
+long sys_set_robust_list(struct task *t, const struct syscall_args *a)
+{
+    /* the kernel's struct robust_list_head is three words */
+    if (arg_size(a, 1) != 24)
+        return -EINVAL;
+    t->robust_list = arg_u64(a, 0);
+    t->robust_len = arg_size(a, 1);
+    return 0;
+}
+
+long sys_get_robust_list(struct task *t, const struct syscall_args *a)
+{
+    int pid = arg_int(a, 0);
+    if (pid != 0 && pid != t->tid)
+        return -ESRCH;
+    uint64_t head = t->robust_list, len = 24;
+    if (mm_copy_out(t->mm, arg_u64(a, 1), &head, sizeof(head), 0) < 0 ||
+        mm_copy_out(t->mm, arg_u64(a, 2), &len, sizeof(len), 0) < 0)
+        return -EFAULT;
+    return 0;
+}
+
+/* canonical: a user-space address the CPU accepts as a segment base. */
+static int canonical(uint64_t v) { return v < 0x800000000000ULL; }
+
+long sys_arch_prctl(struct task *t, const struct syscall_args *a)
+{
+    int code = arg_int(a, 0);
+    uint64_t addr = arg_u64(a, 1);
+    switch (code) {
+    case ARCH_SET_FS:
+        if (!canonical(addr))
+            return -EPERM;
+        t->regs.fs_base = addr;
+        return 0;
+    case ARCH_SET_GS:
+        if (!canonical(addr))
+            return -EPERM;
+        t->regs.gs_base = addr;
+        return 0;
+    case ARCH_GET_FS:
+        return mm_copy_out(t->mm, addr, &t->regs.fs_base, 8, 0);
+    case ARCH_GET_GS:
+        return mm_copy_out(t->mm, addr, &t->regs.gs_base, 8, 0);
+    case ARCH_GET_CPUID:
+        return 1;  /* cpuid is not faulting */
+    case ARCH_SET_CPUID:
+        return -ENODEV;
+    default:
+        return -EINVAL;
+    }
+}
+
+long sys_prctl(struct task *t, const struct syscall_args *a)
+{
+    int option = arg_int(a, 0);
+    uint64_t arg2 = arg_u64(a, 1);
+    switch (option) {
+    case PR_SET_NAME: {
+        char name[16];
+        long n = mm_copy_string_in(t->mm, arg2, name, sizeof(name));
+        if (n == -ENAMETOOLONG) {
+            /* Linux truncates silently */
+            if (mm_copy_in(t->mm, name, arg2, sizeof(name) - 1) < 0)
+                return -EFAULT;
+            name[15] = 0;
+        } else if (n < 0) {
+            return -EFAULT;
+        }
+        memcpy(t->comm, name, sizeof(name));
+        return 0;
+    }
+    case PR_GET_NAME:
+        return mm_copy_out(t->mm, arg2, t->comm, sizeof(t->comm), 0);
+    case PR_GET_DUMPABLE:
+        return 1;
+    case PR_SET_DUMPABLE:
+        return arg2 <= 1 ? 0 : -EINVAL;
+    case PR_GET_NO_NEW_PRIVS:
+        return 1;  /* everything in the sandbox runs without new privileges */
+    case PR_SET_NO_NEW_PRIVS:
+        return arg2 == 1 ? 0 : -EINVAL;
+    default:
+        return -EINVAL;
+    }
+}
+
+long sys_getpid(struct task *t, const struct syscall_args *a) { (void)a; return t->tg->tgid; }
+long sys_gettid(struct task *t, const struct syscall_args *a) { (void)a; return t->tid; }
+long sys_getppid(struct task *t, const struct syscall_args *a) { (void)a; return t->tg->ppid; }
+long sys_getpgrp(struct task *t, const struct syscall_args *a) { (void)a; return t->tg->pgid; }
+
+long sys_getpgid(struct task *t, const struct syscall_args *a)
+{
+    int pid = arg_int(a, 0);
+    if (pid != 0 && pid != t->tg->tgid)
+        return -ESRCH;
+    return t->tg->pgid;
+}
+
+long sys_getsid(struct task *t, const struct syscall_args *a)
+{
+    int pid = arg_int(a, 0);
+    if (pid != 0 && pid != t->tg->tgid)
+        return -ESRCH;
+    return t->tg->sid;
+}
+
+long sys_getuid(struct task *t, const struct syscall_args *a) { (void)a; return t->cred.ruid; }
+long sys_geteuid(struct task *t, const struct syscall_args *a) { (void)a; return t->cred.euid; }
+long sys_getgid(struct task *t, const struct syscall_args *a) { (void)a; return t->cred.rgid; }
+long sys_getegid(struct task *t, const struct syscall_args *a) { (void)a; return t->cred.egid; }
+
+long sys_getresuid(struct task *t, const struct syscall_args *a)
+{
+    uint32_t ids[3] = { t->cred.ruid, t->cred.euid, t->cred.suid };
+    for (int i = 0; i < 3; i++)
+        if (mm_copy_out(t->mm, arg_u64(a, i), &ids[i], 4, 0) < 0)
+            return -EFAULT;
+    return 0;
+}
+
+long sys_getresgid(struct task *t, const struct syscall_args *a)
+{
+    uint32_t ids[3] = { t->cred.rgid, t->cred.egid, t->cred.sgid };
+    for (int i = 0; i < 3; i++)
+        if (mm_copy_out(t->mm, arg_u64(a, i), &ids[i], 4, 0) < 0)
+            return -EFAULT;
+    return 0;
+}
+
+long sys_getgroups(struct task *t, const struct syscall_args *a)
+{
+    (void)t;
+    if (arg_int(a, 0) < 0)
+        return -EINVAL;
+    return 0;  /* no supplementary groups */
+}
+
+/* vcpus: how many CPUs the sandbox shows: the host's online CPUs (not the Sentry
+ * thread's own affinity, which the platform narrows to one CPU). */
+static int vcpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)MIN(n, 1024) : 1;
+}
+
+long sys_sched_getaffinity(struct task *t, const struct syscall_args *a)
+{
+    int pid = arg_int(a, 0);
+    size_t size = arg_size(a, 1);
+    uint64_t mask = arg_u64(a, 2);
+    if (pid != 0 && pid != t->tid)
+        return -ESRCH;
+    int n = vcpus();
+    size_t need = (size_t)((n + 63) / 64) * 8;
+    if (size < need || (size & 7))
+        return -EINVAL;
+    unsigned char bits[128] = { 0 };
+    for (int i = 0; i < n; i++)
+        bits[i / 8] |= (unsigned char)(1u << (i % 8));
+    if (mm_copy_out(t->mm, mask, bits, need, 0) < 0)
+        return -EFAULT;
+    return (long)need;
+}
+
+long sys_sched_yield(struct task *t, const struct syscall_args *a)
+{
+    (void)t; (void)a;
+    sched_yield();
+    return 0;
+}
+
+long sys_getcpu(struct task *t, const struct syscall_args *a)
+{
+    uint32_t cpu = 0, node = 0;
+    if (arg_u64(a, 0) && mm_copy_out(t->mm, arg_u64(a, 0), &cpu, 4, 0) < 0)
+        return -EFAULT;
+    if (arg_u64(a, 1) && mm_copy_out(t->mm, arg_u64(a, 1), &node, 4, 0) < 0)
+        return -EFAULT;
+    return 0;
+}

@@ -1,0 +1,138 @@
+/* File descriptor tables. */
+#include "sentry/vfs/fdtable.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sentry/vfs/file.h"
+
+struct fdtable *fdtable_create(void)
+{
+    struct fdtable *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    pthread_mutex_init(&t->mu, NULL);
+    t->refs = 1;
+    t->limit = 1024;
+    return t;
+}
+
+void fdtable_put(struct fdtable *t)
+{
+    if (__atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    for (int i = 0; i < t->size; i++)
+        file_put(t->files[i]);
+    free(t->files);
+    free(t->cloexec);
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+struct file *fdtable_get(struct fdtable *t, int fd)
+{
+    struct file *f = NULL;
+    pthread_mutex_lock(&t->mu);
+    if (fd >= 0 && fd < t->size && t->files[fd]) {
+        f = t->files[fd];
+        file_get(f);
+    }
+    pthread_mutex_unlock(&t->mu);
+    return f;
+}
+
+/* grow: makes fd a valid slot. mu held. */
+static int grow(struct fdtable *t, int fd)
+{
+    if (fd < t->size)
+        return 0;
+    int size = t->size ? t->size : 64;
+    while (size <= fd)
+        size *= 2;
+    struct file **files = realloc(t->files, (size_t)size * sizeof(*files));
+    if (!files)
+        return -ENOMEM;
+    t->files = files;
+    unsigned char *ce = realloc(t->cloexec, (size_t)size);
+    if (!ce)
+        return -ENOMEM;
+    t->cloexec = ce;
+    memset(files + t->size, 0, (size_t)(size - t->size) * sizeof(*files));
+    memset(ce + t->size, 0, (size_t)(size - t->size));
+    t->size = size;
+    return 0;
+}
+
+int fdtable_install(struct fdtable *t, int min_fd, struct file *f, int cloexec)
+{
+    if (min_fd < 0)
+        return -EINVAL;
+    pthread_mutex_lock(&t->mu);
+    int fd = min_fd, ret;
+    while (fd < t->size && t->files[fd])
+        fd++;
+    if (fd >= t->limit) {
+        ret = -EMFILE;
+        goto out;
+    }
+    if ((ret = grow(t, fd)) < 0)
+        goto out;
+    t->files[fd] = f;
+    t->cloexec[fd] = cloexec != 0;
+    ret = fd;
+out:
+    pthread_mutex_unlock(&t->mu);
+    return ret;
+}
+
+int fdtable_install_at(struct fdtable *t, int fd, struct file *f, int cloexec)
+{
+    if (fd < 0)
+        return -EBADF;
+    pthread_mutex_lock(&t->mu);
+    struct file *old = NULL;
+    int ret;
+    if (fd >= t->limit) {
+        ret = -EBADF;
+        goto out;
+    }
+    if ((ret = grow(t, fd)) < 0)
+        goto out;
+    old = t->files[fd];
+    t->files[fd] = f;
+    t->cloexec[fd] = cloexec != 0;
+    ret = fd;
+out:
+    pthread_mutex_unlock(&t->mu);
+    file_put(old);  /* outside the lock: release may block */
+    return ret;
+}
+
+int fdtable_close(struct fdtable *t, int fd)
+{
+    pthread_mutex_lock(&t->mu);
+    struct file *f = NULL;
+    if (fd >= 0 && fd < t->size) {
+        f = t->files[fd];
+        t->files[fd] = NULL;
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (!f)
+        return -EBADF;
+    file_put(f);
+    return 0;
+}
+
+int fdtable_cloexec(struct fdtable *t, int fd, int set)
+{
+    pthread_mutex_lock(&t->mu);
+    int ret = -EBADF;
+    if (fd >= 0 && fd < t->size && t->files[fd]) {
+        if (set >= 0)
+            t->cloexec[fd] = set != 0;
+        ret = t->cloexec[fd];
+    }
+    pthread_mutex_unlock(&t->mu);
+    return ret;
+}

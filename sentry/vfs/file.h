@@ -1,0 +1,74 @@
+/* Open files and the three layers of a file operation: the system call decodes and
+ * copies, vfs_* checks the access mode and takes the position lock, and the
+ * filesystem's file_ops callback does the work. */
+#ifndef SENTRY_VFS_FILE_H
+#define SENTRY_VFS_FILE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "lib/gva.h"
+
+struct task;
+struct mm;
+struct file;
+
+/* A guest I/O vector, already copied in and bounded (see syscalls/file.c). */
+struct guest_iovec { gva_t base; size_t len; };
+
+struct uio {
+    struct mm *mm;                    /* whose memory the vector points into */
+    const struct guest_iovec *iov;
+    int iovcnt;
+    size_t size;                      /* sum of lengths, at most MAX_RW_COUNT */
+};
+
+/* Linux caps one read or write at this many bytes. */
+#define MAX_RW_COUNT (0x7ffff000UL)
+
+struct file_ops {
+    /* read: fills the vector from the file at *pos (pos == NULL: the file's own
+     * stream position, which the callback does not keep). Returns bytes read, 0 at end
+     * of file, or -errno (-EFAULT only if nothing was read). Called with f->pos_mu
+     * held when f is seekable. */
+    ssize_t (*read)(struct file *f, const struct uio *u, int64_t *pos);
+    /* write: the same, the other way. */
+    ssize_t (*write)(struct file *f, const struct uio *u, int64_t *pos);
+    /* stat: fills *st. 0 or -errno. */
+    int (*stat)(struct file *f, struct stat *st);
+    /* ioctl: cmd on the file with the raw argument; copies through t's memory. */
+    long (*ioctl)(struct file *f, struct task *t, unsigned cmd, uint64_t arg);
+    /* llseek: the new position or -errno (NULL: -ESPIPE). pos_mu held. */
+    int64_t (*llseek)(struct file *f, int64_t off, int whence);
+    /* release: the last reference is gone; free private state. */
+    void (*release)(struct file *f);
+};
+
+struct file {
+    int refs;                     /* atomic */
+    const struct file_ops *ops;   /* immutable */
+    unsigned flags;               /* O_ACCMODE and status flags; protected by pos_mu */
+    int seekable;                 /* immutable: reads and writes use pos */
+    int host_pos;                 /* immutable: the position lives in a host fd, so
+                                   * stream calls pass pos NULL, but pread/pwrite
+                                   * still work (stdio redirected to a file) */
+    pthread_mutex_t pos_mu;
+    int64_t pos;                  /* protected by pos_mu */
+    void *priv;                   /* the filesystem's; immutable pointer */
+};
+
+/* file_alloc: a file with one reference; NULL on allocation failure. */
+struct file *file_alloc(const struct file_ops *ops, unsigned flags, void *priv);
+/* file_get/file_put: take or drop a reference; the last put calls ops->release. */
+void file_get(struct file *f);
+void file_put(struct file *f);
+
+/* vfs_read/vfs_write: check the access mode, then read or write at the file
+ * position (or at *off for the positioned calls: off != NULL). */
+ssize_t vfs_read(struct file *f, const struct uio *u, const int64_t *off);
+ssize_t vfs_write(struct file *f, const struct uio *u, const int64_t *off);
+
+#endif
