@@ -45,6 +45,7 @@ static int null_fpu_set(struct plat_ctx *c, struct plat_as *as, const struct gue
     (void)c; (void)as; (void)f;
     return -ENOSYS;
 }
+static unsigned null_fpu_size(void) { return 512 + 64; }
 static int null_reserved(uint64_t va, uint64_t len) { (void)va; (void)len; return 0; }
 
 const struct platform_ops g_platform_null = {
@@ -54,7 +55,7 @@ const struct platform_ops g_platform_null = {
     .map = null_map, .unmap = null_unmap, .protect = null_protect,
     .ctx_create = null_ctx_create, .ctx_destroy = null_ctx_destroy,
     .switch_to = null_switch, .interrupt = null_interrupt,
-    .fpu_get = null_fpu_get, .fpu_set = null_fpu_set,
+    .fpu_get = null_fpu_get, .fpu_set = null_fpu_set, .fpu_size = null_fpu_size,
     .user_max = 0x7ffffffff000ULL,
     .reserved = null_reserved,
 };

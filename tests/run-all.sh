@@ -35,7 +35,9 @@ run_unit() {
     local bin name out=$work/unit.out tap=$work/unit.tap found=0
     local rc tested passing failing skips
     for bin in "$build"/unit/*; do
-        [ -f "$bin" ] && [ -x "$bin" ] || continue
+        if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then
+            continue
+        fi
         found=1
         name=unit/$(basename "$bin")
         rm -f "$tap"

@@ -398,6 +398,8 @@ static int ptrace_fpu_set(struct plat_ctx *c, struct plat_as *as, const struct g
     return 0;
 }
 
+static unsigned ptrace_fpu_size(void) { return g_xsave_size; }
+
 const struct platform_ops g_platform_ptrace = {
     .name = "ptrace",
     .init = ptrace_init,
@@ -405,7 +407,7 @@ const struct platform_ops g_platform_ptrace = {
     .map = ptrace_map, .unmap = ptrace_unmap, .protect = ptrace_protect,
     .ctx_create = ptrace_ctx_create, .ctx_destroy = ptrace_ctx_destroy,
     .switch_to = ptrace_switch, .interrupt = ptrace_interrupt,
-    .fpu_get = ptrace_fpu_get, .fpu_set = ptrace_fpu_set,
+    .fpu_get = ptrace_fpu_get, .fpu_set = ptrace_fpu_set, .fpu_size = ptrace_fpu_size,
     .user_max = TASK_SIZE,
     .reserved = ptrace_reserved,
 };

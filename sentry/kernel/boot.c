@@ -24,6 +24,12 @@
 
 struct kernel g_kernel;
 
+struct task *kernel_find_task(int tid)
+{
+    struct task *t = g_kernel.init;
+    return t && t->tid == tid ? t : NULL;
+}
+
 /* The memory file's ceiling: address space only; pages are committed when touched. */
 #define MEMFILE_MAX (1ULL << 40)
 
@@ -130,6 +136,7 @@ int sentry_boot(const struct boot_config *cfg)
     init_rlimits(tg);
     t->tid = 1;
     t->tg = tg;
+    g_kernel.init = t;
     pthread_mutex_init(&t->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -13,7 +13,10 @@
 /* The RLIMIT_NOFILE hard ceiling (fs.nr_open). */
 #define FD_MAX_GUEST 1048576
 
+struct task;
+
 struct kernel {
+    struct task *init;             /* the first task (pid 1); the only one for now */
     char hostname[65];             /* immutable after boot */
     char cwd[4096];                /* the first process's working directory */
     struct timespec boot_time;     /* CLOCK_BOOTTIME at boot */
@@ -38,5 +41,8 @@ struct boot_config {
  * status (exit code << 8, or the killing signal). Returns -errno if it could not
  * start, with a message already logged. */
 int sentry_boot(const struct boot_config *cfg);
+
+/* kernel_find_task: the task with thread id tid, or NULL. */
+struct task *kernel_find_task(int tid);
 
 #endif

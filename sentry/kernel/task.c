@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/syscall.h>
 
 #include "lib/err.h"
 #include "lib/log.h"
@@ -20,12 +21,7 @@ void task_exit_group(struct task *t, int status)
 
 void task_fatal_signal(struct task *t, int sig)
 {
-    /* signals whose default action dumps core report it in the wait status */
-    static const uint64_t core_mask = (1ULL << (SIGQUIT - 1)) | (1ULL << (SIGILL - 1)) |
-        (1ULL << (SIGTRAP - 1)) | (1ULL << (SIGABRT - 1)) | (1ULL << (SIGBUS - 1)) |
-        (1ULL << (SIGFPE - 1)) | (1ULL << (SIGSEGV - 1)) | (1ULL << (SIGXCPU - 1)) |
-        (1ULL << (SIGXFSZ - 1)) | (1ULL << (SIGSYS - 1));
-    (void)core_mask;  /* no core files are written: the status says "killed by sig" */
+    /* no core files are written, so the status never has the core-dump bit */
     log_info("task %d killed by signal %d", t->tid, sig);
     task_exit_group(t, sig & 0x7f);
 }
@@ -41,14 +37,9 @@ static void handle_syscall(struct task *t)
     t->cur.arg[4] = r->r8;
     t->cur.arg[5] = r->r9;
     long ret = syscall_dispatch(t, &t->cur);
-    switch (-ret) {
-    case ERESTARTSYS: case ERESTARTNOINTR: case ERESTARTNOHAND:
-    case ERESTART_RESTARTBLOCK:
-        /* without signal handlers yet, an interrupted call simply fails */
-        ret = -EINTR;
-        break;
-    }
-    r->rax = (uint64_t)ret;
+    /* restart codes stay in rax until signal_deliver resolves them */
+    if (t->cur.nr != SYS_rt_sigreturn)
+        r->rax = (uint64_t)ret;
 }
 
 int task_run(struct task *t)
@@ -63,9 +54,11 @@ int task_run(struct task *t)
             task_fatal_signal(t, SIGKILL);
             break;
         }
+        int in_syscall = 0;
         switch (trap.kind) {
         case TRAP_SYSCALL:
             repeats = 0;
+            in_syscall = 1;
             handle_syscall(t);
             break;
         case TRAP_FAULT: {
@@ -84,18 +77,21 @@ int task_run(struct task *t)
                 log_info("task %d: SIGSEGV at %#llx (code %d, rip %#llx)", t->tid,
                          (unsigned long long)trap.addr.v, code,
                          (unsigned long long)t->regs.rip);
-                task_fatal_signal(t, SIGSEGV);
+                signal_force(t, SIGSEGV, code, trap.addr.v);
             }
             break;
         }
         case TRAP_SIGNAL:
-            log_info("task %d: signal %d (code %d, addr %#llx) from the CPU at rip %#llx", t->tid, trap.signo, trap.code, (unsigned long long)trap.addr.v,
+            log_info("task %d: signal %d (code %d, addr %#llx) from the CPU at rip %#llx",
+                     t->tid, trap.signo, trap.code, (unsigned long long)trap.addr.v,
                      (unsigned long long)t->regs.rip);
-            task_fatal_signal(t, trap.signo);
+            signal_force(t, trap.signo, trap.code, trap.addr.v);
             break;
         case TRAP_INTERRUPTED:
             break;
         }
+        if (!t->exiting)
+            signal_deliver(t, in_syscall);
     }
     return t->exit_status;
 }
@@ -104,8 +100,8 @@ int task_sleep_until(struct task *t, int id, const struct timespec *deadline)
 {
     /* condition variables wait on CLOCK_MONOTONIC; other clocks are converted once,
      * which is exact for relative sleeps and close enough for absolute ones */
-    struct timespec mono = *deadline;
-    if (id != CLOCK_MONOTONIC) {
+    struct timespec mono = deadline ? *deadline : (struct timespec){ 0, 0 };
+    if (deadline && id != CLOCK_MONOTONIC) {
         struct timespec now_id, now_mono;
         clock_gettime(id, &now_id);
         clock_gettime(CLOCK_MONOTONIC, &now_mono);
@@ -119,15 +115,16 @@ int task_sleep_until(struct task *t, int id, const struct timespec *deadline)
     }
     int ret = 0;
     pthread_mutex_lock(&t->mu);
-    while (!t->wake) {
-        int r = pthread_cond_timedwait(&t->cond, &t->mu, &mono);
-        if (r == ETIMEDOUT)
+    while (!signal_pending_unblocked(t) && !t->exiting) {
+        if (!deadline) {
+            pthread_cond_wait(&t->cond, &t->mu);
+            continue;
+        }
+        if (pthread_cond_timedwait(&t->cond, &t->mu, &mono) == ETIMEDOUT)
             break;
     }
-    if (t->wake) {
-        t->wake = 0;
+    if (signal_pending_unblocked(t) || t->exiting)
         ret = -EINTR;
-    }
     pthread_mutex_unlock(&t->mu);
     return ret;
 }
@@ -135,8 +132,7 @@ int task_sleep_until(struct task *t, int id, const struct timespec *deadline)
 void task_wake(struct task *t)
 {
     pthread_mutex_lock(&t->mu);
-    t->wake = 1;
-    pthread_cond_signal(&t->cond);
+    pthread_cond_broadcast(&t->cond);
     pthread_mutex_unlock(&t->mu);
     g_plat->interrupt(t->ctx);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "platform/platform.h"
+#include "sentry/kernel/signal.h"
 #include "sentry/syscalls/syscall.h"
 
 struct mm;
@@ -49,6 +50,9 @@ struct task {
     struct guest_regs regs;           /* the guest's registers while in the Sentry */
     struct syscall_args cur;          /* the call being handled */
     uint64_t sigmask;                 /* blocked signals, bit n-1 for signal n */
+    struct sigpending pending;        /* protected by mu */
+    uint64_t saved_sigmask;           /* to restore after rt_sigsuspend */
+    int restore_sigmask;              /* saved_sigmask is valid */
     struct {
         uint64_t sp; int32_t flags; int32_t pad; uint64_t size;
     } altstack;                       /* sigaltstack, in the guest's stack_t layout */
@@ -57,9 +61,8 @@ struct task {
     struct creds cred;
     uint32_t umask;
     char comm[16];
-    pthread_mutex_t mu;               /* protects wake and the fields marked so */
+    pthread_mutex_t mu;               /* protects pending, sigmask and the fields marked so */
     pthread_cond_t cond;              /* where the task sleeps */
-    int wake;                         /* pending wake-up; protected by mu */
     int exiting;                      /* set by exit/exit_group or a fatal signal */
     int exit_status;                  /* wait(2) status of the thread group */
 };
@@ -74,11 +77,13 @@ void task_exit_group(struct task *t, int status);
  * would (issue: processes adds handlers and stops). */
 void task_fatal_signal(struct task *t, int sig);
 
-/* task_sleep_until: blocks t until clock id reaches *deadline (absolute). Returns 0
- * when the time came, or -EINTR if task_wake interrupted it first. */
+/* task_sleep_until: blocks t until clock id reaches *deadline (absolute; NULL: no
+ * deadline). Returns 0 when the time came, or -EINTR if a signal t does not block
+ * became pending (or t is exiting) first. */
 int task_sleep_until(struct task *t, int id, const struct timespec *deadline);
 
-/* task_wake: interrupts t's sleep, or its guest code, as soon as possible. */
+/* task_wake: makes t look at its pending signals soon: ends a sleep, or interrupts
+ * its guest code. */
 void task_wake(struct task *t);
 
 #endif

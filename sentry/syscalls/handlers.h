@@ -62,6 +62,16 @@ SYSCALL_DECL(getcpu);
 SYSCALL_DECL(rt_sigaction);
 SYSCALL_DECL(rt_sigprocmask);
 SYSCALL_DECL(sigaltstack);
+SYSCALL_DECL(rt_sigreturn);
+SYSCALL_DECL(rt_sigpending);
+SYSCALL_DECL(rt_sigsuspend);
+SYSCALL_DECL(rt_sigtimedwait);
+SYSCALL_DECL(rt_sigqueueinfo);
+SYSCALL_DECL(rt_tgsigqueueinfo);
+SYSCALL_DECL(pause);
+SYSCALL_DECL(kill);
+SYSCALL_DECL(tkill);
+SYSCALL_DECL(tgkill);
 
 /* time.c */
 SYSCALL_DECL(clock_gettime);

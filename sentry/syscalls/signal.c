@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
+#include "lib/err.h"
+#include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/handlers.h"
 
-#define SIGBIT(n) (1ULL << ((n) - 1))
 /* Signals that can be neither caught nor blocked. */
 #define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
 
@@ -82,4 +84,198 @@ long sys_sigaltstack(struct task *t, const struct syscall_args *a)
         t->altstack = n;
     }
     return 0;
+}
+
+long sys_rt_sigreturn(struct task *t, const struct syscall_args *a)
+{
+    (void)a;
+    return signal_return(t);
+}
+
+long sys_rt_sigpending(struct task *t, const struct syscall_args *a)
+{
+    if (arg_size(a, 1) > 8)
+        return -EINVAL;
+    pthread_mutex_lock(&t->mu);
+    uint64_t set = t->pending.mask & t->sigmask;
+    pthread_mutex_unlock(&t->mu);
+    return mm_copy_out(t->mm, arg_u64(a, 0), &set, arg_size(a, 1), 0);
+}
+
+long sys_rt_sigsuspend(struct task *t, const struct syscall_args *a)
+{
+    uint64_t mask;
+    if (arg_size(a, 1) != 8)
+        return -EINVAL;
+    if (mm_copy_in(t->mm, &mask, arg_u64(a, 0), 8) < 0)
+        return -EFAULT;
+    pthread_mutex_lock(&t->mu);
+    t->saved_sigmask = t->sigmask;
+    t->restore_sigmask = 1;
+    t->sigmask = mask & ~UNBLOCKABLE;
+    pthread_mutex_unlock(&t->mu);
+    task_sleep_until(t, CLOCK_MONOTONIC, NULL);
+    /* the handler runs with the suspend mask; the old one comes back after it */
+    return -ERESTARTNOHAND;
+}
+
+long sys_pause(struct task *t, const struct syscall_args *a)
+{
+    (void)a;
+    task_sleep_until(t, CLOCK_MONOTONIC, NULL);
+    return -ERESTARTNOHAND;
+}
+
+long sys_rt_sigtimedwait(struct task *t, const struct syscall_args *a)
+{
+    uint64_t set;
+    if (arg_size(a, 3) != 8)
+        return -EINVAL;
+    if (mm_copy_in(t->mm, &set, arg_u64(a, 0), 8) < 0)
+        return -EFAULT;
+    set &= ~UNBLOCKABLE;
+    struct timespec deadline, *dl = NULL;
+    if (arg_u64(a, 2)) {
+        struct { int64_t sec, nsec; } g;
+        if (mm_copy_in(t->mm, &g, arg_u64(a, 2), sizeof(g)) < 0)
+            return -EFAULT;
+        if (g.sec < 0 || g.nsec < 0 || g.nsec >= 1000000000)
+            return -EINVAL;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += g.sec;
+        deadline.tv_nsec += g.nsec;
+        if (deadline.tv_nsec >= 1000000000) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000;
+        }
+        dl = &deadline;
+    }
+    /* while waiting, the signals in set are unblocked so that they wake us */
+    pthread_mutex_lock(&t->mu);
+    uint64_t old = t->sigmask;
+    t->sigmask &= ~set;
+    pthread_mutex_unlock(&t->mu);
+    long ret;
+    for (;;) {
+        pthread_mutex_lock(&t->mu);
+        uint64_t ready = t->pending.mask & set;
+        if (ready) {
+            int sig = __builtin_ctzll(ready) + 1;
+            siginfo_t info = t->pending.info[sig - 1];
+            t->pending.mask &= ~SIGBIT(sig);
+            t->sigmask = old;
+            pthread_mutex_unlock(&t->mu);
+            if (arg_u64(a, 1) &&
+                mm_copy_out(t->mm, arg_u64(a, 1), &info, sizeof(info), 0) < 0)
+                return -EFAULT;
+            return sig;
+        }
+        pthread_mutex_unlock(&t->mu);
+        if (dl && dl->tv_sec == 0 && dl->tv_nsec == 0) {
+            ret = -EAGAIN;
+            break;
+        }
+        int r = task_sleep_until(t, CLOCK_MONOTONIC, dl);
+        pthread_mutex_lock(&t->mu);
+        int mine = (t->pending.mask & set) != 0;
+        pthread_mutex_unlock(&t->mu);
+        if (mine)
+            continue;
+        ret = r == 0 ? -EAGAIN : -EINTR;
+        break;
+    }
+    pthread_mutex_lock(&t->mu);
+    t->sigmask = old;
+    pthread_mutex_unlock(&t->mu);
+    return ret;
+}
+
+/* sender_info: the siginfo of a signal sent by t with kill-like calls. */
+static siginfo_t sender_info(struct task *t, int sig, int code)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    si.si_signo = sig;
+    si.si_code = code;
+    si.si_pid = t->tg->tgid;
+    si.si_uid = t->cred.ruid;
+    return si;
+}
+
+/* valid_sig: 0..64, where 0 only checks that the target exists. */
+static int valid_sig(int sig) { return sig >= 0 && sig <= GUEST_NSIG; }
+
+long sys_kill(struct task *t, const struct syscall_args *a)
+{
+    int pid = arg_int(a, 0), sig = arg_int(a, 1);
+    if (!valid_sig(sig))
+        return -EINVAL;
+    struct task *target;
+    if (pid > 0)
+        target = kernel_find_task(pid);
+    else if (pid == 0 || pid == -1 || pid == -t->tg->pgid)
+        target = g_kernel.init;   /* the one process group there is */
+    else
+        target = NULL;
+    if (!target)
+        return -ESRCH;
+    if (sig) {
+        siginfo_t si = sender_info(t, sig, SI_USER);
+        signal_send(target, sig, &si);
+    }
+    return 0;
+}
+
+/* thread_kill: tkill and tgkill. */
+static long thread_kill(struct task *t, int tgid, int tid, int sig)
+{
+    if (tid <= 0 || (tgid != -1 && tgid <= 0) || !valid_sig(sig))
+        return -EINVAL;
+    struct task *target = kernel_find_task(tid);
+    if (!target || (tgid != -1 && target->tg->tgid != tgid))
+        return -ESRCH;
+    if (sig) {
+        siginfo_t si = sender_info(t, sig, SI_TKILL);
+        signal_send(target, sig, &si);
+    }
+    return 0;
+}
+
+long sys_tkill(struct task *t, const struct syscall_args *a)
+{
+    return thread_kill(t, -1, arg_int(a, 0), arg_int(a, 1));
+}
+
+long sys_tgkill(struct task *t, const struct syscall_args *a)
+{
+    return thread_kill(t, arg_int(a, 0), arg_int(a, 1), arg_int(a, 2));
+}
+
+/* queue_info: rt_sigqueueinfo and rt_tgsigqueueinfo. */
+static long queue_info(struct task *t, int tgid, int tid, int sig, uint64_t uinfo)
+{
+    siginfo_t si;
+    if (!valid_sig(sig) || sig == 0)
+        return -EINVAL;
+    if (mm_copy_in(t->mm, &si, uinfo, sizeof(si)) < 0)
+        return -EFAULT;
+    struct task *target = tid > 0 ? kernel_find_task(tid) : NULL;
+    if (!target || (tgid > 0 && target->tg->tgid != tgid))
+        return -ESRCH;
+    /* only the kernel may claim kernel codes, except when signalling oneself */
+    if ((si.si_code >= 0 || si.si_code == SI_TKILL) && target != t)
+        return -EPERM;
+    si.si_signo = sig;
+    signal_send(target, sig, &si);
+    return 0;
+}
+
+long sys_rt_sigqueueinfo(struct task *t, const struct syscall_args *a)
+{
+    return queue_info(t, -1, arg_int(a, 0), arg_int(a, 1), arg_u64(a, 2));
+}
+
+long sys_rt_tgsigqueueinfo(struct task *t, const struct syscall_args *a)
+{
+    return queue_info(t, arg_int(a, 0), arg_int(a, 1), arg_int(a, 2), arg_u64(a, 3));
 }

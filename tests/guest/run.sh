@@ -12,12 +12,16 @@
 #                             such lines add up. Without one: one case, no arguments.
 #   // exit-status: any        a nonzero native exit status is the behaviour under test,
 #                             not a failure of the test itself.
+# SANDBOX_PLATFORMS="ptrace kvm" repeats every case once per platform, passing
+# --platform=NAME to `run`; by default the sandbox's default platform runs alone.
+# GUEST_TIMEOUT (default 60) bounds each run, in seconds.
+#
 # A native exit status of 77 skips the case. A native run that prints a "FAIL " line, or
 # (without exit-status: any) exits nonzero, fails the case: the test itself is broken
 # on this host. Without a sandbox binary, native runs are still checked and the
 # sandboxed halves are reported as skipped.
 #
-# Prints `PASS|FAIL|SKIP NAME [ARGS] [gcc|musl]` per case, then exactly
+# Prints `PASS|FAIL|SKIP NAME [ARGS] [gcc|musl]` (or `[gcc PLATFORM]`) per case, then exactly
 # `guest: N passed, N failed, N skipped`. Exits 1 if any case failed.
 set -u
 
@@ -29,6 +33,8 @@ sandbox=$1
 build=$2
 src_dir=$(cd "$(dirname "$0")" && pwd)
 timeout_s=${GUEST_TIMEOUT:-60}
+read -r -a platforms <<<"${SANDBOX_PLATFORMS:-}"
+[ ${#platforms[@]} -gt 0 ] || platforms=("")
 
 passed=0 failed=0 skipped=0
 work=$(mktemp -d "${TMPDIR:-/tmp}/guest-run.XXXXXX")
@@ -61,10 +67,11 @@ status_text() {
     if [ "$1" -eq 124 ]; then echo "124 (timed out after ${timeout_s}s)"; else echo "$1"; fi
 }
 
-# run_case LABEL ANY_EXIT BIN ARGS...: one native-vs-sandbox comparison.
+# run_case LABEL ANY_EXIT PLATFORM BIN ARGS...: one native-vs-sandbox comparison;
+# PLATFORM "" means the sandbox's default.
 run_case() {
-    local label=$1 any_exit=$2 bin=$3
-    shift 3
+    local label=$1 any_exit=$2 platform=$3 bin=$4
+    shift 4
     local n_out=$work/native.out n_err=$work/native.err
     local s_out=$work/sandbox.out s_err=$work/sandbox.err
     local n_rc s_rc
@@ -88,7 +95,9 @@ run_case() {
         return
     fi
 
-    s_rc=$(run_one "$s_out" "$s_err" "$sandbox" run "$bin" "$@")
+    local -a run=(run)
+    [ -n "$platform" ] && run+=("--platform=$platform")
+    s_rc=$(run_one "$s_out" "$s_err" "$sandbox" "${run[@]}" "$bin" "$@")
     if [ "$s_rc" -eq "$n_rc" ] && cmp -s "$n_out" "$s_out"; then
         echo "PASS $label"
         passed=$((passed + 1))
@@ -136,8 +145,10 @@ for src in "${sources[@]}"; do
         fi
         for set in "${sets[@]}"; do
             read -r -a args <<<"$set"
-            label="$name${args[*]:+ ${args[*]}} [$libc]"
-            run_case "$label" "$any_exit" "$bin" ${args[@]+"${args[@]}"}
+            for platform in "${platforms[@]}"; do
+                label="$name${args[*]:+ ${args[*]}} [$libc${platform:+ $platform}]"
+                run_case "$label" "$any_exit" "$platform" "$bin" ${args[@]+"${args[@]}"}
+            done
         done
     done
 done

@@ -1,0 +1,41 @@
+/* Signal generation and delivery: pending sets, default actions, and the x86-64
+ * rt_sigframe that handlers run on (the layout of Linux's arch/x86/kernel/signal.c). */
+#ifndef SENTRY_KERNEL_SIGNAL_H
+#define SENTRY_KERNEL_SIGNAL_H
+
+#include <signal.h>
+#include <stdint.h>
+
+struct task;
+
+#define SIGBIT(n) (1ULL << ((n) - 1))
+
+/* Signals pending for a task: at most one instance of each (real-time queues come
+ * with the processes issue), with the siginfo it was sent with. */
+struct sigpending {
+    uint64_t mask;
+    siginfo_t info[64];
+};
+
+/* signal_send: makes sig pending for t with info (NULL: SI_USER from the sandbox).
+ * Ignored signals are dropped at once, as Linux does. Wakes t. */
+void signal_send(struct task *t, int sig, const siginfo_t *info);
+
+/* signal_force: a synchronous signal from a fault or trap: if the guest blocks or
+ * ignores it, the default action is restored first (so a fault loop terminates). */
+void signal_force(struct task *t, int sig, int code, uint64_t addr);
+
+/* signal_deliver: before returning to the guest: handles the syscall restart for
+ * result ret (a restart code, or anything else) and runs the first deliverable
+ * signal's action (a handler frame, or the default action). in_syscall tells whether
+ * t just made a system call. */
+void signal_deliver(struct task *t, int in_syscall);
+
+/* signal_return: rt_sigreturn: restores the state saved in the frame at the guest's
+ * stack. Returns the restored rax, or kills t with SIGSEGV on a bad frame. */
+long signal_return(struct task *t);
+
+/* signal_pending_unblocked: true if a signal could be delivered to t now. */
+int signal_pending_unblocked(struct task *t);
+
+#endif
