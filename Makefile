@@ -8,7 +8,7 @@
 
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -I. -fno-strict-aliasing \
+override CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -I. -fno-strict-aliasing \
            -fno-omit-frame-pointer -MMD -MP
 LDLIBS  := -lpthread
 
@@ -59,11 +59,11 @@ $(B)/unit/%: tests/unit/%.c $(B)/libsandbox.a
 # Guest tests: every program built static with glibc and with musl.
 $(B)/guest/%.gcc: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(dir $@)
-	gcc -O1 -g -static -Wall -Wno-unused-result -o $@ $<
+	gcc -O1 -g -static -pthread -Wall -Wno-unused-result -o $@ $<
 
 $(B)/guest/%.musl: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(dir $@)
-	musl-gcc -O1 -g -static -Wall -Wno-unused-result -o $@ $<
+	musl-gcc -O1 -g -static -pthread -Wall -Wno-unused-result -o $@ $<
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

@@ -65,7 +65,8 @@ struct platform_ops {
 
     /* as_create: a new, empty address space; NULL with *err = -errno on failure. */
     struct plat_as *(*as_create)(int *err);
-    /* as_destroy: releases the address space; no context may be running in it. */
+    /* as_destroy: releases the address space; no context may be running in it. Any
+     * thread may call it. */
     void (*as_destroy)(struct plat_as *as);
 
     /* map: maps [va, va+len) to the memory file at file_off with PROT_* prot,
@@ -76,6 +77,17 @@ struct platform_ops {
     int (*unmap)(struct plat_as *as, gva_t va, uint64_t len);
     /* protect: changes the protection of mapped pages in [va, va+len). 0 or -errno. */
     int (*protect)(struct plat_as *as, gva_t va, uint64_t len, int prot);
+
+    /* thread_new: on a thread that drives as (it created as, or adopted a thread of
+     * it), prepares a way in for another Sentry thread: a handle (> 0) for
+     * thread_adopt, or -errno. Used for guest threads (CLONE_VM). */
+    long (*thread_new)(struct plat_as *as);
+    /* thread_adopt: on the new task's thread: makes handle its way into as. 0 or
+     * -errno. After it, map/unmap/protect/switch_to work from this thread. */
+    int (*thread_adopt)(struct plat_as *as, long handle);
+    /* thread_leave: the calling thread stops using as (its guest thread exits); the
+     * address space lives on for the others. */
+    void (*thread_leave)(struct plat_as *as);
 
     /* ctx_create: a context for the calling thread; NULL with *err = -errno. */
     struct plat_ctx *(*ctx_create)(int *err);

@@ -32,7 +32,7 @@ _Static_assert(sizeof(struct guest_regs) == sizeof(struct user_regs_struct),
 #define SIG_INTERRUPT SIGUSR2
 
 extern const char stub_code_begin[], stub_code_end[];
-extern const uint64_t stub_entry_off, stub_syscall_off;
+extern const uint64_t stub_entry_off, stub_syscall_off, stub_clone_off;
 
 static uint64_t g_stub_addr;     /* where the stub page is, in the Sentry and stubs */
 static int g_memfd = -1;
@@ -49,8 +49,10 @@ struct stub_thread {
 
 struct plat_as {
     pid_t pid;                     /* stub process; immutable */
-    pthread_mutex_t mu;            /* protects threads */
+    pthread_mutex_t mu;            /* protects threads, nthreads */
     struct stub_thread leader;     /* traced by the thread that created the as */
+    struct stub_thread **threads;  /* the others, one per tracing Sentry thread */
+    int nthreads;
 };
 
 struct plat_ctx {
@@ -61,6 +63,9 @@ struct plat_ctx {
 };
 
 static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
+
+/* The CPU this Sentry thread is pinned to (set by ctx_create), for its stubs. */
+static _Thread_local int tl_cpu = -1;
 
 static int ptrace_init(int memfd, void *base, uint64_t max)
 {
@@ -197,29 +202,37 @@ static struct plat_as *ptrace_as_create(int *err)
 static void ptrace_as_destroy(struct plat_as *as)
 {
     kill(as->pid, SIGKILL);
-    /* reaping is only allowed to the tracer (or the parent, which is the same
-     * thread here); another thread leaves it to EXITKILL and the reaper */
-    if (as->leader.tracer == gettid_())
-        wait_stop(as->pid);
+    /* any thread of the Sentry may reap a child of another one (no __WNOTHREAD) */
+    wait_stop(as->pid);
+    for (int i = 0; i < as->nthreads; i++)
+        free(as->threads[i]);
+    free(as->threads);
     pthread_mutex_destroy(&as->mu);
     free(as);
 }
 
-/* stub_for: the stub thread of as that the calling thread may drive. */
+/* stub_for: the stub thread of as that the calling thread may drive, or NULL. */
 static struct stub_thread *stub_for(struct plat_as *as)
 {
-    if (as->leader.tracer == gettid_())
+    pid_t self = gettid_();
+    if (as->leader.tracer == self)
         return &as->leader;
-    /* threads and other tracers come with the processes issue */
-    return NULL;
+    struct stub_thread *st = NULL;
+    pthread_mutex_lock(&as->mu);
+    for (int i = 0; i < as->nthreads; i++)
+        if (as->threads[i]->tracer == self)
+            st = as->threads[i];
+    pthread_mutex_unlock(&as->mu);
+    return st;
 }
 
-/* inject: runs one system call in the stub thread; returns its result. */
-static long inject(struct stub_thread *st, long nr, uint64_t a0, uint64_t a1,
-                   uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+/* inject_at: runs one system call in the stub thread, entering the stub at offset
+ * entry (a syscall instruction followed by int3); returns the call's result. */
+static long inject_at(struct stub_thread *st, uint64_t entry, long nr, uint64_t a0,
+                      uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
     struct user_regs_struct r = st->init;
-    r.rip = g_stub_addr + stub_syscall_off;
+    r.rip = g_stub_addr + entry;
     r.rax = (uint64_t)nr;
     r.orig_rax = (uint64_t)-1;
     r.rdi = a0; r.rsi = a1; r.rdx = a2; r.r10 = a3; r.r8 = a4; r.r9 = a5;
@@ -245,6 +258,105 @@ static long inject(struct stub_thread *st, long nr, uint64_t a0, uint64_t a1,
     if (ptrace(PTRACE_GETREGS, st->tid, 0, &r) < 0)
         return -errno;
     return (long)r.rax;
+}
+
+/* inject: runs one system call in the stub thread; returns its result. */
+static long inject(struct stub_thread *st, long nr, uint64_t a0, uint64_t a1,
+                   uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    return inject_at(st, stub_syscall_off, nr, a0, a1, a2, a3, a4, a5);
+}
+
+static long ptrace_thread_new(struct plat_as *as)
+{
+    struct stub_thread *st = stub_for(as);
+    if (!st)
+        return -EAGAIN;
+    /* the new thread shares everything with the stub and waits in pause() */
+    long tid = inject_at(st, stub_clone_off, SYS_clone,
+                         CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+                         CLONE_THREAD | CLONE_SYSVSEM, 0, 0, 0, 0, 0);
+    return tid;
+}
+
+static int ptrace_thread_adopt(struct plat_as *as, long handle)
+{
+    pid_t tid = (pid_t)handle;
+    struct stub_thread *st = calloc(1, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    int err = 0;
+    if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD) < 0 ||
+        ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+        err = -errno;
+        goto fail;
+    }
+    int status = wait_stop(tid);
+    if (status < 0 || !WIFSTOPPED(status)) {
+        err = status < 0 ? status : -ECHILD;
+        goto fail;
+    }
+    if (ptrace(PTRACE_GETREGS, tid, 0, &st->init) < 0) {
+        err = -errno;
+        goto fail;
+    }
+    st->tid = tid;
+    st->tracer = gettid_();
+    if (tl_cpu >= 0)
+        pin_to(tid, tl_cpu);
+    pthread_mutex_lock(&as->mu);
+    struct stub_thread **n = realloc(as->threads, (size_t)(as->nthreads + 1) * sizeof(*n));
+    if (n) {
+        as->threads = n;
+        as->threads[as->nthreads++] = st;
+    }
+    pthread_mutex_unlock(&as->mu);
+    if (!n) {
+        err = -ENOMEM;
+        goto fail;
+    }
+    return 0;
+fail:
+    syscall(SYS_tgkill, as->pid, tid, SIGKILL);
+    free(st);
+    return err;
+}
+
+static void ptrace_thread_leave(struct plat_as *as)
+{
+    pid_t self = gettid_();
+    if (as->leader.tracer == self)
+        return;  /* the leader stays stopped: the process lives until as_destroy */
+    struct stub_thread *st = NULL;
+    pthread_mutex_lock(&as->mu);
+    for (int i = 0; i < as->nthreads; i++) {
+        if (as->threads[i]->tracer == self) {
+            st = as->threads[i];
+            as->threads[i] = as->threads[--as->nthreads];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&as->mu);
+    if (!st)
+        return;
+    /* end the stub thread alone: without EXITKILL, our own exit cannot take the
+     * whole stub process down with it */
+    struct user_regs_struct r = st->init;
+    r.rip = g_stub_addr + stub_syscall_off;
+    r.rax = SYS_exit;
+    r.orig_rax = (uint64_t)-1;
+    r.rdi = 0;
+    if (ptrace(PTRACE_SETOPTIONS, st->tid, 0, PTRACE_O_TRACESYSGOOD) == 0 &&
+        ptrace(PTRACE_SETREGS, st->tid, 0, &r) == 0 &&
+        ptrace(PTRACE_CONT, st->tid, 0, 0) == 0) {
+        for (;;) {
+            int status = wait_stop(st->tid);
+            if (status < 0 || WIFEXITED(status) || WIFSIGNALED(status))
+                break;
+            ptrace(PTRACE_CONT, st->tid, 0, 0);  /* a late interrupt: let it go */
+        }
+    }
+    free(st);
 }
 
 static int ptrace_map(struct plat_as *as, gva_t va, uint64_t len, int prot, uint64_t off)
@@ -294,6 +406,7 @@ static struct plat_ctx *ptrace_ctx_create(int *err)
      * then a same-CPU switch instead of a cross-CPU wake-up */
     c->cpu = __atomic_fetch_add(&g_next_cpu, 1, __ATOMIC_RELAXED) % g_ncpu;
     pin_to(0, c->cpu);
+    tl_cpu = c->cpu;
     return c;
 }
 
@@ -353,7 +466,11 @@ static int ptrace_switch(struct plat_ctx *c, struct plat_as *as, struct guest_re
         goto out;
     }
     int sig = WSTOPSIG(status);
-    if (sig == (SIGTRAP | 0x80)) {
+    if (status >> 16) {
+        /* a ptrace event stop (PTRACE_INTERRUPT or group stop of a seized thread):
+         * nothing happened in the guest */
+        trap->kind = TRAP_INTERRUPTED;
+    } else if (sig == (SIGTRAP | 0x80)) {
         trap->kind = TRAP_SYSCALL;
     } else if (sig == SIG_INTERRUPT) {
         __atomic_store_n(&c->interrupted, 0, __ATOMIC_SEQ_CST);
@@ -405,6 +522,8 @@ const struct platform_ops g_platform_ptrace = {
     .init = ptrace_init,
     .as_create = ptrace_as_create, .as_destroy = ptrace_as_destroy,
     .map = ptrace_map, .unmap = ptrace_unmap, .protect = ptrace_protect,
+    .thread_new = ptrace_thread_new, .thread_adopt = ptrace_thread_adopt,
+    .thread_leave = ptrace_thread_leave,
     .ctx_create = ptrace_ctx_create, .ctx_destroy = ptrace_ctx_destroy,
     .switch_to = ptrace_switch, .interrupt = ptrace_interrupt,
     .fpu_get = ptrace_fpu_get, .fpu_set = ptrace_fpu_set, .fpu_size = ptrace_fpu_size,

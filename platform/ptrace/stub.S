@@ -7,6 +7,7 @@
     .section .rodata
     .balign 4096
     .globl stub_code_begin, stub_code_end, stub_entry_off, stub_syscall_off
+    .globl stub_clone_off
 stub_code_begin:
 stub_entry:
     /* munmap(0, stub page): everything below us */
@@ -26,6 +27,17 @@ stub_syscall:
     syscall
     int3
     jmp stub_syscall
+/* A new stub thread: the Sentry injects clone() here. The parent (rax = tid) traps
+ * back to its tracer; the child (rax = 0) waits in pause() until the Sentry thread
+ * that will drive it attaches with PTRACE_SEIZE and stops it. */
+stub_clone:
+    syscall
+    test %rax, %rax
+    jz 1f
+    int3
+1:  mov $34, %eax          /* pause */
+    syscall
+    jmp 1b
 stub_code_end:
 
     .balign 8
@@ -33,4 +45,6 @@ stub_entry_off:
     .quad stub_entry - stub_code_begin
 stub_syscall_off:
     .quad stub_syscall - stub_code_begin
+stub_clone_off:
+    .quad stub_clone - stub_code_begin
     .section .note.GNU-stack,"",@progbits

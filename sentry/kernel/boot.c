@@ -24,11 +24,6 @@
 
 struct kernel g_kernel;
 
-struct task *kernel_find_task(int tid)
-{
-    struct task *t = g_kernel.init;
-    return t && t->tid == tid ? t : NULL;
-}
 
 /* The memory file's ceiling: address space only; pages are committed when touched. */
 #define MEMFILE_MAX (1ULL << 40)
@@ -125,24 +120,24 @@ int sentry_boot(const struct boot_config *cfg)
     }
     log_info("platform: %s", g_plat->name);
 
-    struct task *t = calloc(1, sizeof(*t));
+    pthread_mutex_init(&g_kernel.mu, NULL);
+    pthread_cond_init(&g_kernel.thread_exit, NULL);
+    struct task *t = task_alloc();
     struct thread_group *tg = calloc(1, sizeof(*tg));
     if (!t || !tg) {
         log_err("out of memory");
         return -ENOMEM;
     }
     tg->tgid = tg->pgid = tg->sid = 1;
-    tg->ppid = 0;
+    tg->leader = tg->threads = t;
+    tg->nlive = 1;
+    tg->exit_signal = SIGCHLD;
     init_rlimits(tg);
     t->tid = 1;
     t->tg = tg;
+    g_kernel.tasks[1] = t;
+    g_kernel.last_tid = 1;
     g_kernel.init = t;
-    pthread_mutex_init(&t->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->cond, &ca);
-    t->altstack.flags = SS_DISABLE;
     uint32_t uid = getuid(), gid = getgid();
     t->cred = (struct creds){ uid, uid, uid, uid, gid, gid, gid, gid };
     t->umask = 022;
@@ -175,9 +170,6 @@ int sentry_boot(const struct boot_config *cfg)
     if ((r = reset_fpu(t)) < 0)
         log_warn("cannot reset the guest FPU state: %s", strerror(-r));
 
-    int status = task_run(t);
-    fdtable_put(t->fds);
-    mm_put(t->mm);
-    g_plat->ctx_destroy(t->ctx);
-    return status;
+    task_run(t);
+    return task_exit(t);
 }

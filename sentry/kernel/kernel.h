@@ -13,10 +13,19 @@
 /* The RLIMIT_NOFILE hard ceiling (fs.nr_open). */
 #define FD_MAX_GUEST 1048576
 
+#include <pthread.h>
+
 struct task;
 
+/* Thread ids the sandbox hands out: 1 .. PID_MAX-1 (/proc/sys/kernel/pid_max). */
+#define PID_MAX 32768
+
 struct kernel {
-    struct task *init;             /* the first task (pid 1); the only one for now */
+    pthread_mutex_t mu;            /* the task table and process tree */
+    pthread_cond_t thread_exit;    /* broadcast (with mu) when a thread exits */
+    struct task *tasks[PID_MAX];   /* by tid; mu */
+    int last_tid;                  /* mu */
+    struct task *init;             /* the first task (pid 1) */
     char hostname[65];             /* immutable after boot */
     char cwd[4096];                /* the first process's working directory */
     struct timespec boot_time;     /* CLOCK_BOOTTIME at boot */
@@ -42,7 +51,11 @@ struct boot_config {
  * start, with a message already logged. */
 int sentry_boot(const struct boot_config *cfg);
 
-/* kernel_find_task: the task with thread id tid, or NULL. */
+/* kernel_find_task: the task with thread id tid, or NULL. g_kernel.mu held: the
+ * task stays valid while it is. */
 struct task *kernel_find_task(int tid);
+/* kernel_alloc_tid: a free thread id for t, entered in the table. g_kernel.mu held.
+ * -EAGAIN when all are taken. */
+int kernel_alloc_tid(struct task *t);
 
 #endif

@@ -13,12 +13,6 @@
  * means our mappings disagree with the platform's: stop instead of spinning. */
 #define MAX_REPEATED_FAULTS 64
 
-void task_exit_group(struct task *t, int status)
-{
-    t->exiting = 1;
-    t->exit_status = status;
-}
-
 void task_fatal_signal(struct task *t, int sig)
 {
     /* no core files are written, so the status never has the core-dump bit */
@@ -94,39 +88,6 @@ int task_run(struct task *t)
             signal_deliver(t, in_syscall);
     }
     return t->exit_status;
-}
-
-int task_sleep_until(struct task *t, int id, const struct timespec *deadline)
-{
-    /* condition variables wait on CLOCK_MONOTONIC; other clocks are converted once,
-     * which is exact for relative sleeps and close enough for absolute ones */
-    struct timespec mono = deadline ? *deadline : (struct timespec){ 0, 0 };
-    if (deadline && id != CLOCK_MONOTONIC) {
-        struct timespec now_id, now_mono;
-        clock_gettime(id, &now_id);
-        clock_gettime(CLOCK_MONOTONIC, &now_mono);
-        int64_t left = (deadline->tv_sec - now_id.tv_sec) * 1000000000LL +
-                       (deadline->tv_nsec - now_id.tv_nsec);
-        if (left <= 0)
-            return 0;
-        int64_t ns = now_mono.tv_nsec + left % 1000000000LL;
-        mono.tv_sec = now_mono.tv_sec + left / 1000000000LL + ns / 1000000000LL;
-        mono.tv_nsec = ns % 1000000000LL;
-    }
-    int ret = 0;
-    pthread_mutex_lock(&t->mu);
-    while (!signal_pending_unblocked(t) && !t->exiting) {
-        if (!deadline) {
-            pthread_cond_wait(&t->cond, &t->mu);
-            continue;
-        }
-        if (pthread_cond_timedwait(&t->cond, &t->mu, &mono) == ETIMEDOUT)
-            break;
-    }
-    if (signal_pending_unblocked(t) || t->exiting)
-        ret = -EINTR;
-    pthread_mutex_unlock(&t->mu);
-    return ret;
 }
 
 void task_wake(struct task *t)

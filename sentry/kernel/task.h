@@ -31,19 +31,33 @@ struct creds {
     uint32_t rgid, egid, sgid, fsgid;
 };
 
-/* State shared by the threads of a process. */
+/* State shared by the threads of a process. Fields marked (k) are protected by
+ * g_kernel.mu. */
 struct thread_group {
     int tgid;                                     /* immutable */
-    int ppid;                                     /* immutable for now */
-    int pgid, sid;
-    struct guest_sigaction actions[GUEST_NSIG];   /* protected by the task's mu */
-    int exit_code;                                /* wait status once dead */
+    struct thread_group *parent;                  /* (k) NULL for init */
+    struct thread_group *children, *sibling;      /* (k) */
+    struct task *threads;                         /* (k) live threads, via next */
+    struct task *leader;                          /* immutable */
+    int nlive;                                    /* (k) threads not yet exited */
+    int pgid, sid;                                /* (k) */
+    int exiting;                                  /* (k) a group exit has begun */
+    int zombie;                                   /* (k) dead, waiting to be reaped */
+    int exit_status;                              /* (k) wait status once dead */
+    int exit_signal;                              /* signal to the parent at death */
+    unsigned child_events;                        /* bumped at child changes (atomic) */
+    struct guest_sigaction actions[GUEST_NSIG];   /* shared by the threads */
     uint64_t rlimits[16][2];                      /* RLIMIT_* cur/max */
 };
 
 struct task {
     int tid;                          /* immutable */
     struct thread_group *tg;          /* immutable */
+    struct task *next;                /* in tg->threads; g_kernel.mu */
+    long plat_handle;                 /* thread_adopt handle for a new guest thread */
+    struct guest_fpu *start_fpu;      /* FPU state to start with (fork, clone) */
+    struct task *vfork_parent;        /* woken when this child exits (vfork) */
+    int vfork_done;                   /* set for the vfork parent; protected by mu */
     struct mm *mm;                    /* owned reference */
     struct fdtable *fds;              /* owned reference */
     struct plat_ctx *ctx;             /* owned by this thread */
@@ -70,8 +84,30 @@ struct task {
 /* task_run: runs t until it exits; returns its wait status (as waitpid reports it). */
 int task_run(struct task *t);
 
-/* task_exit_group: marks the whole group exiting with the given wait status. */
+/* task_exit_group: starts the group exit of t's process with the given wait status:
+ * every thread leaves at its next return to the Sentry. */
 void task_exit_group(struct task *t, int status);
+
+/* task_exit_thread: only t exits (exit(2)); the process ends with its last thread. */
+void task_exit_thread(struct task *t, int status);
+
+/* task_alloc: a zeroed task with its lock, condition and defaults set up. */
+struct task *task_alloc(void);
+
+/* task_start: runs child on a new host thread: creates its context and address space
+ * (or adopts a thread of its parent's), then task_run and task_exit. 0 or -errno. */
+int task_start(struct task *child);
+
+/* task_exit: after task_run: releases t's resources; the last thread of a process
+ * makes it a zombie and tells its parent. Returns the group's wait status if t's
+ * process is now dead, or -1. */
+int task_exit(struct task *t);
+
+/* task_block: sleeps until done(arg) is true (0), a signal t does not block is
+ * pending or t is exiting (-EINTR), or the deadline on clock id passes (-ETIMEDOUT;
+ * NULL: none). done() is called with t->mu held and must only read atomics. */
+int task_block(struct task *t, int id, const struct timespec *deadline,
+               int (*done)(void *arg), void *arg);
 
 /* task_fatal_signal: kills the thread group with signal sig, as its default action
  * would (issue: processes adds handlers and stops). */

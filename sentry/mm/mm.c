@@ -60,17 +60,115 @@ void mm_put(struct mm *mm)
         return;
     for (size_t i = 0; i < mm->pmas.n; i++)
         memfile_decref(mm->pmas.r[i].pma.off, mm->pmas.r[i].end - mm->pmas.r[i].start);
-    g_plat->as_destroy(mm->as);
+    if (mm->as)
+        g_plat->as_destroy(mm->as);
     rm_free(&mm->vmas);
     rm_free(&mm->pmas);
     pthread_mutex_destroy(&mm->mu);
     free(mm);
 }
 
+static struct range *back_page(struct mm *mm, struct range *v, uint64_t addr, int *err,
+                               int *fresh);
+
 /* The protection the platform gives a page: COW pages are read-only until copied. */
 static int plat_prot(const struct vma *v, const struct pma *p)
 {
     return p->cow ? (v->prot & ~PROT_WRITE) : v->prot;
+}
+
+int mm_activate(struct mm *mm)
+{
+    int err = 0;
+    if (mm->as)
+        return 0;
+    mm->as = g_plat->as_create(&err);
+    return mm->as ? 0 : err;
+}
+
+struct mm *mm_fork(struct mm *parent, int *err)
+{
+    struct mm *mm = calloc(1, sizeof(*mm));
+    if (!mm) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    pthread_mutex_init(&mm->mu, NULL);
+    rm_init(&mm->vmas, RM_VMA);
+    rm_init(&mm->pmas, RM_PMA);
+    mm->users = 1;
+    pthread_mutex_lock(&parent->mu);
+    if (rm_reserve(&mm->vmas, parent->vmas.n) < 0 ||
+        rm_reserve(&mm->pmas, parent->pmas.n) < 0) {
+        pthread_mutex_unlock(&parent->mu);
+        rm_free(&mm->vmas);
+        rm_free(&mm->pmas);
+        free(mm);
+        *err = -ENOMEM;
+        return NULL;
+    }
+    if (parent->vmas.n)  /* an empty map has no array: memcpy(NULL, ...) is UB */
+        memcpy(mm->vmas.r, parent->vmas.r, parent->vmas.n * sizeof(struct range));
+    mm->vmas.n = parent->vmas.n;
+    for (size_t i = 0; i < parent->pmas.n; i++) {
+        struct range *p = &parent->pmas.r[i];
+        struct range *v = rm_find(&parent->vmas, p->start);
+        /* private pages become copy-on-write in both; shared ones stay shared */
+        if (!v || !(v->vma.flags & VMA_SHARED))
+            p->pma.cow = 1;
+        memfile_incref(p->pma.off, p->end - p->start);
+        mm->pmas.r[i] = *p;
+    }
+    mm->pmas.n = parent->pmas.n;
+    /* the parent may no longer write its private pages in place; only backed runs
+     * are mapped, and mprotect stops at the first hole, so go run by run */
+    for (size_t i = 0; i < parent->pmas.n; i++) {
+        struct range *p = &parent->pmas.r[i];
+        uint64_t s = p->start;
+        while (s < p->end) {
+            struct range *v = rm_find(&parent->vmas, s);
+            if (!v)
+                break;
+            uint64_t e = MIN(v->end, p->end);
+            if ((v->vma.prot & PROT_WRITE) && !(v->vma.flags & VMA_SHARED))
+                g_plat->protect(parent->as, gva(s), e - s, v->vma.prot & ~PROT_WRITE);
+            s = e;
+        }
+    }
+    mm->brk_start = parent->brk_start;
+    mm->brk_cur = parent->brk_cur;
+    mm->mmap_base = parent->mmap_base;
+    mm->stack_top = parent->stack_top;
+    pthread_mutex_unlock(&parent->mu);
+    return mm;
+}
+
+int mm_futex_key(struct mm *mm, uint64_t addr, uint64_t key[2])
+{
+    pthread_mutex_lock(&mm->mu);
+    int ret = -EFAULT;
+    struct range *v = rm_find(&mm->vmas, addr);
+    if (!v)
+        goto out;
+    if (v->vma.flags & VMA_SHARED) {
+        int fresh;
+        if (rm_reserve(&mm->pmas, 3) < 0) {
+            ret = -ENOMEM;
+            goto out;
+        }
+        struct range *p = back_page(mm, v, addr, &ret, &fresh);
+        if (!p)
+            goto out;
+        key[0] = 0;
+        key[1] = p->pma.off + (addr - p->start);
+    } else {
+        key[0] = (uint64_t)(uintptr_t)mm;
+        key[1] = addr;
+    }
+    ret = 0;
+out:
+    pthread_mutex_unlock(&mm->mu);
+    return ret;
 }
 
 /* in_user_range: [start, end) is an address range a guest may map. */
@@ -666,7 +764,8 @@ static long for_each_run(struct mm *mm, uint64_t addr, size_t n, unsigned access
             if (!p)
                 break;
             /* the old mapping still shows the shared page: unmap so it refaults */
-            g_plat->unmap(mm->as, gva(page), PAGE_SIZE);
+            if (mm->as)
+                g_plat->unmap(mm->as, gva(page), PAGE_SIZE);
         }
         uint64_t run_end = MIN(MIN(p->end, v->end), addr + n);
         size_t len = run_end - a;

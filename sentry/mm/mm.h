@@ -37,6 +37,17 @@ struct mm {
 
 /* mm_create: an empty address space on the current platform; NULL with *err set. */
 struct mm *mm_create(int *err);
+/* mm_fork: a copy of parent for fork(2): private pages become copy-on-write in both,
+ * shared ones stay shared. The copy has no platform address space until
+ * mm_activate, which the child's own thread calls. NULL with *err set. */
+struct mm *mm_fork(struct mm *parent, int *err);
+/* mm_activate: creates the platform address space (on the calling thread, which then
+ * drives it). 0 or -errno. */
+int mm_activate(struct mm *mm);
+/* mm_futex_key: the futex key of addr: (mm, addr) in private memory, (0, memory-file
+ * offset) in shared memory, as Linux keys them. 0 or -EFAULT. */
+int mm_futex_key(struct mm *mm, uint64_t addr, uint64_t key[2]);
+
 /* mm_get/mm_put: take or drop a reference; the last put frees everything. */
 void mm_get(struct mm *mm);
 void mm_put(struct mm *mm);

@@ -33,9 +33,20 @@ SYSCALL_DECL(brk);
 SYSCALL_DECL(madvise);
 SYSCALL_DECL(mincore);
 
-/* thread.c: task identity and lifetime */
+/* process.c: processes, threads, waiting, futexes */
+SYSCALL_DECL(clone);
+SYSCALL_DECL(clone3);
+SYSCALL_DECL(fork);
+SYSCALL_DECL(vfork);
 SYSCALL_DECL(exit);
 SYSCALL_DECL(exit_group);
+SYSCALL_DECL(wait4);
+SYSCALL_DECL(waitid);
+SYSCALL_DECL(setpgid);
+SYSCALL_DECL(setsid);
+SYSCALL_DECL(futex);
+
+/* thread.c: task identity */
 SYSCALL_DECL(set_tid_address);
 SYSCALL_DECL(set_robust_list);
 SYSCALL_DECL(get_robust_list);

@@ -11,19 +11,6 @@
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/handlers.h"
 
-long sys_exit(struct task *t, const struct syscall_args *a)
-{
-    /* a single-threaded process: the last thread leaving ends the group */
-    task_exit_group(t, (arg_int(a, 0) & 0xff) << 8);
-    return 0;
-}
-
-long sys_exit_group(struct task *t, const struct syscall_args *a)
-{
-    task_exit_group(t, (arg_int(a, 0) & 0xff) << 8);
-    return 0;
-}
-
 long sys_set_tid_address(struct task *t, const struct syscall_args *a)
 {
     t->clear_child_tid = arg_u64(a, 0);
@@ -119,24 +106,6 @@ long sys_prctl(struct task *t, const struct syscall_args *a)
 
 long sys_getpid(struct task *t, const struct syscall_args *a) { (void)a; return t->tg->tgid; }
 long sys_gettid(struct task *t, const struct syscall_args *a) { (void)a; return t->tid; }
-long sys_getppid(struct task *t, const struct syscall_args *a) { (void)a; return t->tg->ppid; }
-long sys_getpgrp(struct task *t, const struct syscall_args *a) { (void)a; return t->tg->pgid; }
-
-long sys_getpgid(struct task *t, const struct syscall_args *a)
-{
-    int pid = arg_int(a, 0);
-    if (pid != 0 && pid != t->tg->tgid)
-        return -ESRCH;
-    return t->tg->pgid;
-}
-
-long sys_getsid(struct task *t, const struct syscall_args *a)
-{
-    int pid = arg_int(a, 0);
-    if (pid != 0 && pid != t->tg->tgid)
-        return -ESRCH;
-    return t->tg->sid;
-}
 
 long sys_getuid(struct task *t, const struct syscall_args *a) { (void)a; return t->cred.ruid; }
 long sys_geteuid(struct task *t, const struct syscall_args *a) { (void)a; return t->cred.euid; }

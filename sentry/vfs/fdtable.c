@@ -136,3 +136,26 @@ int fdtable_cloexec(struct fdtable *t, int fd, int set)
     pthread_mutex_unlock(&t->mu);
     return ret;
 }
+
+struct fdtable *fdtable_dup(struct fdtable *t)
+{
+    struct fdtable *n = fdtable_create();
+    if (!n)
+        return NULL;
+    pthread_mutex_lock(&t->mu);
+    n->limit = t->limit;
+    if (t->size && grow(n, t->size - 1) < 0) {
+        pthread_mutex_unlock(&t->mu);
+        fdtable_put(n);
+        return NULL;
+    }
+    for (int i = 0; i < t->size; i++) {
+        if (t->files[i]) {
+            file_get(t->files[i]);
+            n->files[i] = t->files[i];
+            n->cloexec[i] = t->cloexec[i];
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return n;
+}

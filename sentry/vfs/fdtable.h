@@ -19,6 +19,8 @@ struct fdtable {
 
 /* fdtable_create: an empty table; NULL on allocation failure. */
 struct fdtable *fdtable_create(void);
+/* fdtable_dup: a copy for fork: the same files (new references), same flags. */
+struct fdtable *fdtable_dup(struct fdtable *t);
 /* fdtable_put: drops a reference; the last one closes every file. */
 void fdtable_put(struct fdtable *t);
 /* fdtable_get: the file at fd with a new reference, or NULL (-EBADF). */

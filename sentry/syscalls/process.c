@@ -1,0 +1,569 @@
+/* Process and thread system calls: clone/fork/vfork, exit, wait4/waitid, process
+ * groups and sessions, and futex. */
+#include <errno.h>
+#include <linux/futex.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "sentry/kernel/futex.h"
+#include "sentry/kernel/kernel.h"
+#include "sentry/kernel/task.h"
+#include "sentry/mm/mm.h"
+#include "sentry/syscalls/handlers.h"
+#include "sentry/vfs/fdtable.h"
+
+/* The clone flags the sandbox implements (with CSIGNAL, the exit signal). */
+#define CLONE_SUPPORTED (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | \
+    CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | \
+    CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_PARENT | CLONE_VFORK | \
+    CLONE_DETACHED | CSIGNAL)
+
+void tg_reap(struct thread_group *tg);
+
+struct clone_req {
+    uint64_t flags;
+    uint64_t stack;
+    uint64_t parent_tid, child_tid, tls;
+    int exit_signal;
+};
+
+/* do_clone: the work of clone, clone3, fork and vfork. Returns the child's tid. */
+static long do_clone(struct task *t, const struct clone_req *req)
+{
+    uint64_t flags = req->flags;
+    if (flags & ~(uint64_t)CLONE_SUPPORTED)
+        return -EINVAL;
+    if ((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND))
+        return -EINVAL;
+    if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
+        return -EINVAL;
+    if ((flags & CLONE_SIGHAND) && !(flags & CLONE_THREAD))
+        return -EINVAL;  /* shared handlers across processes: not supported */
+    if ((flags & CLONE_VM) && !(flags & CLONE_THREAD) && !(flags & CLONE_VFORK))
+        return -EINVAL;  /* shared memory between processes: only vfork, as a copy */
+
+    struct task *c = task_alloc();
+    if (!c)
+        return -ENOMEM;
+    c->regs = t->regs;
+    c->regs.rax = 0;
+    c->regs.orig_rax = (uint64_t)-1;
+    if (req->stack)
+        c->regs.rsp = req->stack;
+    if (flags & CLONE_SETTLS)
+        c->regs.fs_base = req->tls;
+    c->sigmask = t->sigmask;
+    if (!(flags & CLONE_THREAD) || (flags & CLONE_VFORK))
+        c->altstack = t->altstack;
+    c->cred = t->cred;
+    c->umask = t->umask;
+    memcpy(c->comm, t->comm, sizeof(c->comm));
+    if (flags & CLONE_CHILD_CLEARTID)
+        c->clear_child_tid = req->child_tid;
+
+    c->start_fpu = malloc(sizeof(*c->start_fpu));
+    if (!c->start_fpu || g_plat->fpu_get(t->ctx, t->mm->as, c->start_fpu) < 0) {
+        free(c->start_fpu);
+        c->start_fpu = NULL;
+    }
+
+    long ret;
+    struct thread_group *tg = NULL;
+    if (flags & CLONE_THREAD) {
+        c->tg = t->tg;
+        mm_get(t->mm);
+        c->mm = t->mm;
+        c->plat_handle = g_plat->thread_new(t->mm->as);
+        if (c->plat_handle <= 0) {
+            ret = c->plat_handle < 0 ? c->plat_handle : -EAGAIN;
+            goto fail_mm;
+        }
+    } else {
+        tg = calloc(1, sizeof(*tg));
+        if (!tg) {
+            ret = -ENOMEM;
+            goto fail;
+        }
+        memcpy(tg->actions, t->tg->actions, sizeof(tg->actions));
+        memcpy(tg->rlimits, t->tg->rlimits, sizeof(tg->rlimits));
+        tg->exit_signal = req->exit_signal;
+        tg->leader = c;
+        c->tg = tg;
+        int err = 0;
+        /* vfork shares memory in Linux; here the child gets a copy and the parent
+         * waits for it, which is what programs calling vfork then exec/exit see */
+        c->mm = mm_fork(t->mm, &err);
+        if (!c->mm) {
+            ret = err;
+            goto fail;
+        }
+    }
+    if (flags & CLONE_FILES) {
+        __atomic_add_fetch(&t->fds->refs, 1, __ATOMIC_RELAXED);
+        c->fds = t->fds;
+    } else {
+        c->fds = fdtable_dup(t->fds);
+        if (!c->fds) {
+            ret = -ENOMEM;
+            goto fail_mm;
+        }
+    }
+
+    pthread_mutex_lock(&g_kernel.mu);
+    if (t->tg->exiting) {
+        pthread_mutex_unlock(&g_kernel.mu);
+        ret = -EINTR;  /* being killed: the child would never run */
+        goto fail_fds;
+    }
+    ret = kernel_alloc_tid(c);
+    if (ret < 0) {
+        pthread_mutex_unlock(&g_kernel.mu);
+        goto fail_fds;
+    }
+    if (tg) {
+        tg->tgid = c->tid;
+        struct thread_group *parent = (flags & CLONE_PARENT) && t->tg->parent ?
+                                      t->tg->parent : t->tg;
+        tg->parent = parent;
+        tg->sibling = parent->children;
+        parent->children = tg;
+        tg->pgid = t->tg->pgid;
+        tg->sid = t->tg->sid;
+    }
+    c->next = c->tg->threads;
+    c->tg->threads = c;
+    c->tg->nlive++;
+    pthread_mutex_unlock(&g_kernel.mu);
+
+    uint32_t tid32 = (uint32_t)c->tid;
+    if (flags & CLONE_PARENT_SETTID)
+        mm_copy_out(t->mm, req->parent_tid, &tid32, 4, 0);
+    if (flags & CLONE_CHILD_SETTID)
+        mm_copy_out(c->mm, req->child_tid, &tid32, 4, 0);
+    if (flags & CLONE_VFORK)
+        c->vfork_parent = t;
+
+    long tid = c->tid;
+    int r = task_start(c);
+    if (r < 0) {
+        log_err("cannot start a host thread for task %ld: %d", tid, r);
+        /* the child never ran: end it as if SIGKILLed */
+        c->exiting = 1;
+        c->tg->exiting = 1;
+        c->tg->exit_status = SIGKILL;
+        task_exit(c);
+        return -EAGAIN;
+    }
+    if (flags & CLONE_VFORK) {
+        pthread_mutex_lock(&t->mu);
+        while (!t->vfork_done)
+            pthread_cond_wait(&t->cond, &t->mu);
+        t->vfork_done = 0;
+        pthread_mutex_unlock(&t->mu);
+    }
+    return tid;
+
+fail_fds:
+    fdtable_put(c->fds);
+fail_mm:
+    if (c->mm)
+        mm_put(c->mm);
+fail:
+    free(tg);
+    free(c->start_fpu);
+    free(c);
+    return ret;
+}
+
+long sys_clone(struct task *t, const struct syscall_args *a)
+{
+    /* x86-64 order: flags, stack, parent_tid, child_tid, tls */
+    struct clone_req req = {
+        .flags = arg_u64(a, 0) & ~(uint64_t)CSIGNAL,
+        .stack = arg_u64(a, 1),
+        .parent_tid = arg_u64(a, 2),
+        .child_tid = arg_u64(a, 3),
+        .tls = arg_u64(a, 4),
+        .exit_signal = (int)(arg_u64(a, 0) & CSIGNAL),
+    };
+    if (req.exit_signal > GUEST_NSIG)
+        return -EINVAL;
+    return do_clone(t, &req);
+}
+
+long sys_clone3(struct task *t, const struct syscall_args *a)
+{
+    struct clone_args ca;
+    size_t size = arg_size(a, 1);
+    if (size < 64 /* CLONE_ARGS_SIZE_VER0 */ || size > 4096)
+        return -EINVAL;
+    memset(&ca, 0, sizeof(ca));
+    if (mm_copy_in(t->mm, &ca, arg_u64(a, 0), MIN(size, sizeof(ca))) < 0)
+        return -EFAULT;
+    /* anything past what we know must be zero (extensible-struct rule) */
+    for (size_t off = sizeof(ca); off < size; off++) {
+        char c;
+        if (mm_copy_in(t->mm, &c, arg_u64(a, 0) + off, 1) < 0)
+            return -EFAULT;
+        if (c)
+            return -E2BIG;
+    }
+    if (ca.exit_signal > GUEST_NSIG || (ca.flags & CSIGNAL))
+        return -EINVAL;
+    if (size >= 80 && ca.set_tid_size)
+        return -EINVAL;  /* choosing pids: not supported */
+    if (size >= 88 && ca.cgroup)
+        return -EINVAL;
+    struct clone_req req = {
+        .flags = ca.flags,
+        .stack = ca.stack ? ca.stack + ca.stack_size : 0,
+        .parent_tid = ca.parent_tid,
+        .child_tid = ca.child_tid,
+        .tls = ca.tls,
+        .exit_signal = (int)ca.exit_signal,
+    };
+    return do_clone(t, &req);
+}
+
+long sys_fork(struct task *t, const struct syscall_args *a)
+{
+    (void)a;
+    struct clone_req req = { .exit_signal = SIGCHLD };
+    return do_clone(t, &req);
+}
+
+long sys_vfork(struct task *t, const struct syscall_args *a)
+{
+    (void)a;
+    struct clone_req req = { .flags = CLONE_VFORK | CLONE_VM, .exit_signal = SIGCHLD };
+    return do_clone(t, &req);
+}
+
+long sys_exit(struct task *t, const struct syscall_args *a)
+{
+    task_exit_thread(t, (arg_int(a, 0) & 0xff) << 8);
+    return 0;
+}
+
+long sys_exit_group(struct task *t, const struct syscall_args *a)
+{
+    task_exit_group(t, (arg_int(a, 0) & 0xff) << 8);
+    return 0;
+}
+
+/* A wait request, shared by wait4 and waitid. */
+struct wait_req {
+    int which;          /* P_PID, P_PGID, P_ALL */
+    int id;
+    int options;
+};
+
+/* matches: whether child c is one the request waits for. g_kernel.mu held. */
+static int matches(struct task *t, const struct wait_req *w, struct thread_group *c)
+{
+    switch (w->which) {
+    case P_PID: if (c->tgid != w->id) return 0; break;
+    case P_PGID: if (c->pgid != (w->id ? w->id : t->tg->pgid)) return 0; break;
+    default: break;
+    }
+    /* __WCLONE: only children that do not signal SIGCHLD; __WALL: all */
+    if (w->options & __WALL)
+        return 1;
+    return (w->options & __WCLONE) ? c->exit_signal != SIGCHLD
+                                   : c->exit_signal == SIGCHLD;
+}
+
+struct events_arg { struct thread_group *tg; unsigned seen; };
+
+static int events_changed(void *arg)
+{
+    struct events_arg *e = arg;
+    return __atomic_load_n(&e->tg->child_events, __ATOMIC_SEQ_CST) != e->seen;
+}
+
+/* do_wait: finds a dead child; returns its tgid (0 with WNOHANG and none yet) and its
+ * status in *status, or -errno. */
+static long do_wait(struct task *t, const struct wait_req *w, int *status)
+{
+    for (;;) {
+        struct events_arg ev = { t->tg, __atomic_load_n(&t->tg->child_events,
+                                                        __ATOMIC_SEQ_CST) };
+        pthread_mutex_lock(&g_kernel.mu);
+        int any = 0;
+        for (struct thread_group *c = t->tg->children; c; c = c->sibling) {
+            if (!matches(t, w, c))
+                continue;
+            any = 1;
+            if (c->zombie && (w->options & WEXITED)) {
+                long pid = c->tgid;
+                *status = c->exit_status;
+                if (!(w->options & WNOWAIT))
+                    tg_reap(c);
+                pthread_mutex_unlock(&g_kernel.mu);
+                return pid;
+            }
+        }
+        pthread_mutex_unlock(&g_kernel.mu);
+        if (!any)
+            return -ECHILD;
+        if (w->options & WNOHANG)
+            return 0;
+        if (task_block(t, CLOCK_MONOTONIC, NULL, events_changed, &ev) == -EINTR)
+            return -ERESTARTSYS;
+    }
+}
+
+long sys_wait4(struct task *t, const struct syscall_args *a)
+{
+    int pid = arg_int(a, 0);
+    uint64_t ustatus = arg_u64(a, 1);
+    int options = arg_int(a, 2);
+    uint64_t urusage = arg_u64(a, 3);
+    if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL))
+        return -EINVAL;
+    if (pid == INT32_MIN)
+        return -ESRCH;
+    struct wait_req w = { .options = options | WEXITED };
+    if (pid > 0) {
+        w.which = P_PID;
+        w.id = pid;
+    } else if (pid == 0) {
+        w.which = P_PGID;
+        w.id = 0;
+    } else if (pid < -1) {
+        w.which = P_PGID;
+        w.id = -pid;
+    } else {
+        w.which = P_ALL;
+    }
+    int status = 0;
+    long r = do_wait(t, &w, &status);
+    if (r > 0) {
+        if (ustatus && mm_copy_out(t->mm, ustatus, &status, 4, 0) < 0)
+            return -EFAULT;
+        if (urusage) {
+            struct rusage ru;
+            memset(&ru, 0, sizeof(ru));
+            if (mm_copy_out(t->mm, urusage, &ru, sizeof(ru), 0) < 0)
+                return -EFAULT;
+        }
+    }
+    return r;
+}
+
+long sys_waitid(struct task *t, const struct syscall_args *a)
+{
+    int which = arg_int(a, 0), id = arg_int(a, 1);
+    uint64_t uinfo = arg_u64(a, 2);
+    int options = arg_int(a, 3);
+    if (options & ~(WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WNOTHREAD |
+                    __WCLONE | __WALL))
+        return -EINVAL;
+    if (!(options & (WEXITED | WSTOPPED | WCONTINUED)))
+        return -EINVAL;
+    if (which != P_ALL && which != P_PID && which != P_PGID)
+        return -EINVAL;  /* P_PIDFD needs pidfds (files issue) */
+    if ((which == P_PID || which == P_PGID) && id < 0)
+        return -EINVAL;
+    struct wait_req w = { .which = which, .id = id, .options = options };
+    int status = 0;
+    long r = do_wait(t, &w, &status);
+    if (r < 0)
+        return r;
+    if (uinfo) {
+        siginfo_t si;
+        memset(&si, 0, sizeof(si));
+        if (r > 0) {
+            si.si_signo = SIGCHLD;
+            si.si_pid = (pid_t)r;
+            if (WIFEXITED(status)) {
+                si.si_code = CLD_EXITED;
+                si.si_status = WEXITSTATUS(status);
+            } else {
+                si.si_code = CLD_KILLED;
+                si.si_status = WTERMSIG(status);
+            }
+        }
+        if (mm_copy_out(t->mm, uinfo, &si, sizeof(si), 0) < 0)
+            return -EFAULT;
+    }
+    return 0;
+}
+
+long sys_getppid(struct task *t, const struct syscall_args *a)
+{
+    (void)a;
+    pthread_mutex_lock(&g_kernel.mu);
+    int ppid = t->tg->parent ? t->tg->parent->tgid : 0;
+    pthread_mutex_unlock(&g_kernel.mu);
+    return ppid;
+}
+
+/* find_tg: the process with tgid pid (0: the caller's). g_kernel.mu held. */
+static struct thread_group *find_tg(struct task *t, int pid)
+{
+    if (pid == 0)
+        return t->tg;
+    struct task *x = kernel_find_task(pid);
+    return x && x->tg->tgid == pid && !x->tg->zombie ? x->tg : NULL;
+}
+
+long sys_getpgid(struct task *t, const struct syscall_args *a)
+{
+    pthread_mutex_lock(&g_kernel.mu);
+    struct thread_group *tg = find_tg(t, arg_int(a, 0));
+    long r = tg ? tg->pgid : -ESRCH;
+    pthread_mutex_unlock(&g_kernel.mu);
+    return r;
+}
+
+long sys_getpgrp(struct task *t, const struct syscall_args *a)
+{
+    (void)a;
+    pthread_mutex_lock(&g_kernel.mu);
+    long r = t->tg->pgid;
+    pthread_mutex_unlock(&g_kernel.mu);
+    return r;
+}
+
+long sys_getsid(struct task *t, const struct syscall_args *a)
+{
+    pthread_mutex_lock(&g_kernel.mu);
+    struct thread_group *tg = find_tg(t, arg_int(a, 0));
+    long r = tg ? tg->sid : -ESRCH;
+    pthread_mutex_unlock(&g_kernel.mu);
+    return r;
+}
+
+long sys_setpgid(struct task *t, const struct syscall_args *a)
+{
+    int pid = arg_int(a, 0), pgid = arg_int(a, 1);
+    if (pgid < 0)
+        return -EINVAL;
+    pthread_mutex_lock(&g_kernel.mu);
+    long r;
+    struct thread_group *tg = find_tg(t, pid);
+    if (!tg || (tg != t->tg && tg->parent != t->tg)) {
+        r = -ESRCH;
+        goto out;
+    }
+    if (tg->sid != t->tg->sid || tg->sid == tg->tgid) {
+        r = -EPERM;  /* another session, or a session leader */
+        goto out;
+    }
+    if (pgid == 0)
+        pgid = tg->tgid;
+    if (pgid != tg->tgid) {
+        /* joining a group: it must exist in the same session */
+        int found = 0;
+        for (int i = 1; i < PID_MAX && !found; i++) {
+            struct task *x = g_kernel.tasks[i];
+            found = x && x->tg->pgid == pgid && x->tg->sid == t->tg->sid;
+        }
+        if (!found) {
+            r = -EPERM;
+            goto out;
+        }
+    }
+    tg->pgid = pgid;
+    r = 0;
+out:
+    pthread_mutex_unlock(&g_kernel.mu);
+    return r;
+}
+
+long sys_setsid(struct task *t, const struct syscall_args *a)
+{
+    (void)a;
+    pthread_mutex_lock(&g_kernel.mu);
+    long r;
+    int in_use = 0;
+    for (int i = 1; i < PID_MAX && !in_use; i++) {
+        struct task *x = g_kernel.tasks[i];
+        in_use = x && x->tg->pgid == t->tg->tgid;
+    }
+    /* a process group leader cannot start a session */
+    if (t->tg->pgid == t->tg->tgid || (in_use && t->tg->pgid != t->tg->tgid)) {
+        r = -EPERM;
+    } else {
+        t->tg->sid = t->tg->pgid = t->tg->tgid;
+        r = t->tg->sid;
+    }
+    pthread_mutex_unlock(&g_kernel.mu);
+    return r;
+}
+
+/* futex_deadline: the futex timeout: relative for FUTEX_WAIT, absolute for
+ * FUTEX_WAIT_BITSET. 0, or -errno. */
+static int futex_deadline(struct task *t, uint64_t uts, int abs, int id,
+                          struct timespec *out)
+{
+    struct { int64_t sec, nsec; } g;
+    if (mm_copy_in(t->mm, &g, uts, sizeof(g)) < 0)
+        return -EFAULT;
+    if (g.sec < 0 || g.nsec < 0 || g.nsec >= 1000000000)
+        return -EINVAL;
+    if (abs) {
+        out->tv_sec = g.sec;
+        out->tv_nsec = g.nsec;
+        return 0;
+    }
+    clock_gettime(id, out);
+    out->tv_sec += g.sec;
+    out->tv_nsec += g.nsec;
+    if (out->tv_nsec >= 1000000000) {
+        out->tv_sec++;
+        out->tv_nsec -= 1000000000;
+    }
+    return 0;
+}
+
+long sys_futex(struct task *t, const struct syscall_args *a)
+{
+    uint64_t uaddr = arg_u64(a, 0);
+    int op = arg_int(a, 1);
+    uint32_t val = arg_uint(a, 2);
+    uint64_t utime = arg_u64(a, 3);
+    uint64_t uaddr2 = arg_u64(a, 4);
+    uint32_t val3 = arg_uint(a, 5);
+    int private = (op & FUTEX_PRIVATE_FLAG) != 0;
+    int id = (op & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC;
+    int cmd = op & FUTEX_CMD_MASK;
+    struct timespec deadline, *dl = NULL;
+    int r;
+    switch (cmd) {
+    case FUTEX_WAIT:
+    case FUTEX_WAIT_BITSET:
+        if (utime) {
+            r = futex_deadline(t, utime, cmd == FUTEX_WAIT_BITSET, id, &deadline);
+            if (r < 0)
+                return r;
+            dl = &deadline;
+        }
+        r = futex_wait(t, uaddr, val, cmd == FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : val3,
+                       private, id, dl);
+        if (r == -EINTR)
+            return dl ? -EINTR : -ERESTARTSYS;
+        return r;
+    case FUTEX_WAKE:
+    case FUTEX_WAKE_BITSET:
+        return futex_wake(t->mm, uaddr, (int)MIN(val, (uint32_t)INT32_MAX),
+                          cmd == FUTEX_WAKE ? FUTEX_BITSET_MATCH_ANY : val3, private);
+    case FUTEX_REQUEUE:
+    case FUTEX_CMP_REQUEUE:
+        return futex_requeue(t->mm, uaddr, uaddr2, (int)val, (int)(int64_t)utime,
+                             cmd == FUTEX_CMP_REQUEUE, val3, private);
+    case FUTEX_WAKE_OP:
+        return futex_wake_op(t->mm, uaddr, uaddr2, (int)val, (int)(int64_t)utime, val3,
+                             private);
+    default:
+        return -ENOSYS;  /* PI futexes are not implemented */
+    }
+}
