@@ -7,6 +7,7 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "sentry/mm/mm.h"
 
 /* A fault the memory manager resolved but the guest keeps taking at the same address
@@ -20,9 +21,27 @@ void task_fatal_signal(struct task *t, int sig)
     task_exit_group(t, sig & 0x7f);
 }
 
+/* legacy_syscall: whether the trap came from `int $0x80` or a 32-bit code segment,
+ * whose call numbers and arguments are the i386 ABI's, which the Sentry does not
+ * implement. Reading the two instruction bytes is cheap next to the trap itself. */
+static int legacy_syscall(struct task *t)
+{
+    if (t->regs.cs != 0x33)
+        return 1;
+    uint8_t insn[2];
+    return mm_copy_in(t->mm, insn, t->regs.rip - 2, 2) == 0 &&
+           insn[0] == 0xcd && insn[1] == 0x80;
+}
+
 static void handle_syscall(struct task *t)
 {
     struct guest_regs *r = &t->regs;
+    if (unlikely(legacy_syscall(t))) {
+        log_warn("task %d: 32-bit system call (int $0x80) %llu refused", t->tid,
+                 (unsigned long long)r->orig_rax);
+        r->rax = (uint64_t)-ENOSYS;
+        return;
+    }
     t->cur.nr = r->orig_rax;
     t->cur.arg[0] = r->rdi;
     t->cur.arg[1] = r->rsi;

@@ -205,25 +205,53 @@ static siginfo_t sender_info(struct task *t, int sig, int code)
 /* valid_sig: 0..64, where 0 only checks that the target exists. */
 static int valid_sig(int sig) { return sig >= 0 && sig <= GUEST_NSIG; }
 
+/* send_to_group: a process-directed signal: to a thread that does not block it if
+ * there is one, else to the first. g_kernel.mu held. */
+static void send_to_group(struct thread_group *tg, int sig, const siginfo_t *si)
+{
+    struct task *to = tg->threads;
+    for (struct task *x = tg->threads; x; x = x->next) {
+        if (!(__atomic_load_n(&x->sigmask, __ATOMIC_RELAXED) & SIGBIT(sig))) {
+            to = x;
+            break;
+        }
+    }
+    if (to)
+        signal_send(to, sig, si);
+}
+
 long sys_kill(struct task *t, const struct syscall_args *a)
 {
     int pid = arg_int(a, 0), sig = arg_int(a, 1);
     if (!valid_sig(sig))
         return -EINVAL;
-    struct task *target;
-    if (pid > 0)
-        target = kernel_find_task(pid);
-    else if (pid == 0 || pid == -1 || pid == -t->tg->pgid)
-        target = g_kernel.init;   /* the one process group there is */
-    else
-        target = NULL;
-    if (!target)
-        return -ESRCH;
-    if (sig) {
-        siginfo_t si = sender_info(t, sig, SI_USER);
-        signal_send(target, sig, &si);
+    siginfo_t si = sender_info(t, sig, SI_USER);
+    long ret = -ESRCH;
+    pthread_mutex_lock(&g_kernel.mu);
+    if (pid > 0) {
+        struct task *x = kernel_find_task(pid);
+        if (x && !x->tg->zombie) {
+            if (sig)
+                send_to_group(x->tg, sig, &si);
+            ret = 0;
+        }
+    } else {
+        /* 0: the caller's group; -1: every process but init and the caller;
+         * < -1: the group -pid */
+        int pgid = pid == 0 ? t->tg->pgid : -pid;
+        for (int i = 1; i < PID_MAX; i++) {
+            struct task *x = g_kernel.tasks[i];
+            if (!x || x->tg->leader != x || x->tg->zombie)
+                continue;
+            if (pid == -1 ? (x->tg->tgid == 1 || x->tg == t->tg) : x->tg->pgid != pgid)
+                continue;
+            if (sig)
+                send_to_group(x->tg, sig, &si);
+            ret = 0;
+        }
     }
-    return 0;
+    pthread_mutex_unlock(&g_kernel.mu);
+    return ret;
 }
 
 /* thread_kill: tkill and tgkill. */
@@ -231,14 +259,17 @@ static long thread_kill(struct task *t, int tgid, int tid, int sig)
 {
     if (tid <= 0 || (tgid != -1 && tgid <= 0) || !valid_sig(sig))
         return -EINVAL;
+    pthread_mutex_lock(&g_kernel.mu);
     struct task *target = kernel_find_task(tid);
-    if (!target || (tgid != -1 && target->tg->tgid != tgid))
-        return -ESRCH;
-    if (sig) {
+    long ret = 0;
+    if (!target || target->exiting || (tgid != -1 && target->tg->tgid != tgid)) {
+        ret = -ESRCH;
+    } else if (sig) {
         siginfo_t si = sender_info(t, sig, SI_TKILL);
         signal_send(target, sig, &si);
     }
-    return 0;
+    pthread_mutex_unlock(&g_kernel.mu);
+    return ret;
 }
 
 long sys_tkill(struct task *t, const struct syscall_args *a)
@@ -259,15 +290,23 @@ static long queue_info(struct task *t, int tgid, int tid, int sig, uint64_t uinf
         return -EINVAL;
     if (mm_copy_in(t->mm, &si, uinfo, sizeof(si)) < 0)
         return -EFAULT;
+    pthread_mutex_lock(&g_kernel.mu);
+    long ret = 0;
     struct task *target = tid > 0 ? kernel_find_task(tid) : NULL;
-    if (!target || (tgid > 0 && target->tg->tgid != tgid))
-        return -ESRCH;
-    /* only the kernel may claim kernel codes, except when signalling oneself */
-    if ((si.si_code >= 0 || si.si_code == SI_TKILL) && target != t)
-        return -EPERM;
-    si.si_signo = sig;
-    signal_send(target, sig, &si);
-    return 0;
+    if (!target || target->exiting || (tgid > 0 && target->tg->tgid != tgid)) {
+        ret = -ESRCH;
+    } else if ((si.si_code >= 0 || si.si_code == SI_TKILL) && target->tg != t->tg) {
+        /* only the kernel may claim kernel codes, except towards oneself */
+        ret = -EPERM;
+    } else {
+        si.si_signo = sig;
+        if (tgid == -1)
+            send_to_group(target->tg, sig, &si);  /* rt_sigqueueinfo: the process */
+        else
+            signal_send(target, sig, &si);
+    }
+    pthread_mutex_unlock(&g_kernel.mu);
+    return ret;
 }
 
 long sys_rt_sigqueueinfo(struct task *t, const struct syscall_args *a)
