@@ -28,7 +28,8 @@ UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
 GUEST_SRCS := $(wildcard tests/guest/*.c)
 GUEST_BINS := $(patsubst tests/guest/%.c,$(B)/guest/%.gcc,$(GUEST_SRCS)) \
-              $(patsubst tests/guest/%.c,$(B)/guest/%.musl,$(GUEST_SRCS))
+              $(patsubst tests/guest/%.c,$(B)/guest/%.musl,$(GUEST_SRCS)) \
+              $(patsubst tests/guest/%.c,$(B)/guest/%.pie,$(GUEST_SRCS))
 
 DEB_PKGS := libseccomp-dev liburing-dev liblwip-dev libcriterion-dev pkg-config \
             busybox-static musl-tools
@@ -56,10 +57,15 @@ $(B)/unit/%: tests/unit/%.c $(B)/libsandbox.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libsandbox.a -lcriterion $(LDLIBS)
 
-# Guest tests: every program built static with glibc and with musl.
+# Guest tests: every program built static with glibc, static with musl, and as a
+# static-PIE with glibc.
 $(B)/guest/%.gcc: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(dir $@)
 	gcc -O1 -g -static -pthread -Wall -Wno-unused-result -o $@ $<
+
+$(B)/guest/%.pie: tests/guest/%.c tests/guest/guest.h
+	@mkdir -p $(dir $@)
+	gcc -O1 -g -static-pie -pthread -Wall -Wno-unused-result -o $@ $<
 
 $(B)/guest/%.musl: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(dir $@)

@@ -9,8 +9,15 @@
  * Raw syscall(SYS_futex, ..., FUTEX_*_PRIVATE) is used, so no libc lock
  * fast path hides the kernel. Each round trip is therefore normally two
  * wake-ups of a sleeping thread: the cost of a futex-based handoff (a
- * condition variable, a channel) between threads. An untimed warm-up of
- * N/10 round trips comes first.
+ * condition variable, a channel) between threads.
+ *
+ * An untimed warm-up comes first: at least N/10 round trips and at least
+ * WARM_MS of wall time. The time floor matters natively: at the start the two
+ * threads often share a CPU (a same-CPU switch, ~2 us a round trip on the
+ * bench VM) until the load balancer moves one away, after which every
+ * hand-off is a cross-CPU wake-up (tens of us on the VM). Without the floor a
+ * short native run lands on either side of that move, and repeated runs
+ * differ by 20x. With it the figure is the steady state.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -23,8 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static atomic_int ping, pong;
-static long rounds;
+#define WARM_MS 100
+
+static atomic_int ping, pong, done;
 
 static double now_us(void)
 {
@@ -53,19 +61,21 @@ static void await(atomic_int *w)
         }
 }
 
+/* The partner answers until main, after its last ping, sets done. */
 static void *partner(void *arg)
 {
-    for (long i = 0; i < rounds; i++) {
+    for (;;) {
         await(&ping);
+        int last = atomic_load(&done);
         post(&pong);
+        if (last)
+            return arg;
     }
-    return arg;
 }
 
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 10000;
-    long warm = n / 10 + 1;
     pthread_t t;
     int e;
 
@@ -73,13 +83,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: pingpong N   (N > 0 round trips)\n");
         return 2;
     }
-    rounds = warm + n;
     if ((e = pthread_create(&t, NULL, partner, NULL)) != 0) {
         fprintf(stderr, "pingpong: pthread_create: %s\n", strerror(e));
         return 1;
     }
 
-    for (long i = 0; i < warm; i++) {
+    double start = now_us();
+    for (long i = 0; i < n / 10 + 1 || now_us() - start < WARM_MS * 1e3; i++) {
         post(&ping);
         await(&pong);
     }
@@ -89,6 +99,11 @@ int main(int argc, char **argv)
         await(&pong);
     }
     double t1 = now_us();
+
+    /* one more round trip to let the partner go */
+    atomic_store(&done, 1);
+    post(&ping);
+    await(&pong);
 
     if ((e = pthread_join(t, NULL)) != 0) {
         fprintf(stderr, "pingpong: pthread_join: %s\n", strerror(e));

@@ -1,7 +1,9 @@
 #!/bin/bash
 # bench/run.sh BUILD_DIR — build the bench programs into BUILD_DIR/bench and
-# print one table: syscall cost and start-up time, natively, for the bare
-# PTRACE_SYSEMU floor, under our sandbox and under runsc (gVisor).
+# print one table: syscall cost, start-up time, and the cost of fork+wait,
+# thread create+join and a futex ping-pong, natively, for the bare
+# PTRACE_SYSEMU floor (syscall cost only), under our sandbox and under runsc
+# (gVisor).
 #
 # A row that cannot be measured (sandbox missing or failing, runsc not
 # installed) shows n/a; the rest still runs. Diagnostics go to
@@ -12,6 +14,8 @@
 #   RUNSC     runsc binary (default: from PATH; set RUNSC= to skip runsc)
 #   N_NATIVE  getppid calls natively and for the bare round trip (200000)
 #   N_GUEST   getppid calls in the sandbox and runsc (20000)
+#   N_PROC_NATIVE  iterations of forkwait, threads and pingpong natively (2000)
+#   N_PROC_GUEST   the same in the sandbox and runsc (200)
 #   RUNS      start-up runs per median (20)
 #   REPS      repetitions of each per-call measurement; the median is shown (3)
 #   TMO       seconds before one measurement is given up as hung (30)
@@ -28,13 +32,15 @@ SANDBOX=${SANDBOX:-$(cd "$B" && pwd)/sandbox}
 RUNSC=${RUNSC-$(command -v runsc || true)}
 N_NATIVE=${N_NATIVE:-200000}
 N_GUEST=${N_GUEST:-20000}
+N_PROC_NATIVE=${N_PROC_NATIVE:-2000}
+N_PROC_GUEST=${N_PROC_GUEST:-200}
 RUNS=${RUNS:-20}
 REPS=${REPS:-3}
 TMO=${TMO:-30}
 
 # --- build ------------------------------------------------------------------
-for p in getppid true bare_sysemu timeit; do
-    gcc -O2 -static -Wall -o "$OUT/$p" "$HERE/$p.c" || { echo "bench: building $p failed" >&2; exit 1; }
+for p in getppid true bare_sysemu timeit forkwait threads pingpong; do
+    gcc -O2 -static -pthread -Wall -o "$OUT/$p" "$HERE/$p.c" || { echo "bench: building $p failed" >&2; exit 1; }
 done
 
 # --- how each system runs a program -----------------------------------------
@@ -114,6 +120,7 @@ bare_runs() {
 # --- measure ------------------------------------------------------------------
 echo "bench: $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the numbers)"
 echo "bench: getppid N=$N_NATIVE native/bare, N=$N_GUEST sandbox/runsc, median of $REPS runs; startup median of $RUNS runs"
+echo "bench: forkwait/threads/pingpong N=$N_PROC_NATIVE native, N=$N_PROC_GUEST sandbox/runsc, median of $REPS runs"
 if [ -n "$RUNSC" ]; then runsc_desc="${RUNSC_CMD[*]} PROG"; else runsc_desc="not installed"; fi
 echo "bench: sandbox: ${SANDBOX_CMD[*]} PROG; runsc: $runsc_desc"
 
@@ -131,6 +138,19 @@ st_native=$(startup native "$OUT/true")
 have_sandbox && st_sandbox=$(startup sandbox "${SANDBOX_CMD[@]}" "$OUT/true")
 have_runsc && st_runsc=$(startup runsc "${RUNSC_CMD[@]}" "$OUT/true")
 
+# fork+wait, thread create+join, futex ping-pong: µs per iteration, each
+# program timing its own loop like getppid. Results in PR_<prog>_<system>.
+for p in forkwait threads pingpong; do
+    declare "PR_${p}_native=$(per_call "$p native" "$OUT/$p" "$N_PROC_NATIVE")"
+    declare "PR_${p}_sandbox=n/a" "PR_${p}_runsc=n/a"
+    if have_sandbox; then
+        declare "PR_${p}_sandbox=$(per_call "$p sandbox" "${SANDBOX_CMD[@]}" "$OUT/$p" "$N_PROC_GUEST")"
+    fi
+    if have_runsc; then
+        declare "PR_${p}_runsc=$(per_call "$p runsc" "${RUNSC_CMD[@]}" "$OUT/$p" "$N_PROC_GUEST")"
+    fi
+done
+
 # --- report ---------------------------------------------------------------------
 row() { printf '%-26s | %8s | %8s | %8s | %8s | %14s | %12s | %13s\n' "$@"; }
 echo
@@ -140,6 +160,15 @@ row "getppid, ns/call" "$sc_native" "$sc_bare" "$sc_sandbox" "$sc_runsc" \
     "$(ratio "$sc_sandbox" "$sc_native")" "$(ratio "$sc_sandbox" "$sc_bare")" "$(ratio "$sc_runsc" "$sc_sandbox")"
 row "startup static true, ms" "$st_native" - "$st_sandbox" "$st_runsc" \
     "$(ratio "$st_sandbox" "$st_native")" - "$(ratio "$st_runsc" "$st_sandbox")"
+# proc_row LABEL PROG: a row with no bare cell.
+proc_row() {
+    local n="PR_$2_native" s="PR_$2_sandbox" r="PR_$2_runsc"
+    row "$1" "${!n}" - "${!s}" "${!r}" \
+        "$(ratio "${!s}" "${!n}")" - "$(ratio "${!r}" "${!s}")"
+}
+proc_row "fork+wait, us/iter" forkwait
+proc_row "thread create+join, us" threads
+proc_row "futex ping-pong, us/rt" pingpong
 echo
 echo "bare round trip without GETREGS/SETREGS (SYSEMU + waitpid only): $sc_bare_noregs ns"
 

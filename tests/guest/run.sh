@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Differential guest tests. Usage: tests/guest/run.sh SANDBOX_BIN BUILD_DIR
 #
-# Every tests/guest/NAME.c is built as BUILD_DIR/guest/NAME.gcc and NAME.musl (make
+# Every tests/guest/NAME.c is built as BUILD_DIR/guest/NAME.gcc, NAME.musl and NAME.pie (static-PIE glibc) (make
 # guest). Each binary runs natively, then as `SANDBOX_BIN run BIN ARGS...`, with stdin
 # from /dev/null and SANDBOX_TEST=1 in the environment; stdout and exit status must be
 # the same. stderr is not compared (the sandbox may log there) but is shown on failure.
@@ -136,7 +136,7 @@ for src in "${sources[@]}"; do
     any_exit=0
     grep -q '^// exit-status: any' "$src" && any_exit=1
     mapfile -t sets < <(arg_sets "$src")
-    for libc in gcc musl; do
+    for libc in gcc musl pie; do
         bin=$build/guest/$name.$libc
         if [ ! -x "$bin" ]; then
             echo "FAIL $name [$libc]: $bin not built (make guest)"
