@@ -225,6 +225,8 @@ long sys_kill(struct task *t, const struct syscall_args *a)
     int pid = arg_int(a, 0), sig = arg_int(a, 1);
     if (!valid_sig(sig))
         return -EINVAL;
+    if (pid == INT32_MIN)
+        return -ESRCH;  /* -pid would overflow; Linux refuses it the same way */
     siginfo_t si = sender_info(t, sig, SI_USER);
     long ret = -ESRCH;
     pthread_mutex_lock(&g_kernel.mu);
