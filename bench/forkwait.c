@@ -14,13 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
+#include "loop.h"
 
 static int once(void)
 {
@@ -46,23 +40,5 @@ static int once(void)
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? atol(argv[1]) : 1000;
-
-    if (n <= 0) {
-        fprintf(stderr, "usage: forkwait N   (N > 0 iterations)\n");
-        return 2;
-    }
-
-    for (long i = 0; i < n / 10 + 1; i++)
-        if (once() < 0)
-            return 1;
-
-    double t0 = now_us();
-    for (long i = 0; i < n; i++)
-        if (once() < 0)
-            return 1;
-    double t1 = now_us();
-
-    printf("%.1f\n", (t1 - t0) / n);
-    return 0;
+    return bench_loop(argc, argv, "forkwait", once);
 }
