@@ -272,6 +272,7 @@ int task_exit(struct task *t)
     }
 
     /* the process is dead: release its resources, then become a zombie */
+    ktimer_set(&tg->real_timer, 0, 0, NULL, NULL);
     mm_put(t->mm);
     t->mm = NULL;
     fdtable_put(t->fds);

@@ -103,6 +103,21 @@ void signal_send(struct task *t, int sig, const siginfo_t *info)
     task_wake(t);
 }
 
+/* send_to_group: a process-directed signal: to a thread that does not block it if
+ * there is one, else to the first. g_kernel.mu held. */
+void signal_send_group(struct thread_group *tg, int sig, const siginfo_t *si)
+{
+    struct task *to = tg->threads;
+    for (struct task *x = tg->threads; x; x = x->next) {
+        if (!(__atomic_load_n(&x->sigmask, __ATOMIC_RELAXED) & SIGBIT(sig))) {
+            to = x;
+            break;
+        }
+    }
+    if (to)
+        signal_send(to, sig, si);
+}
+
 void signal_force(struct task *t, int sig, int code, uint64_t addr)
 {
     pthread_mutex_lock(&t->mu);

@@ -21,6 +21,11 @@ struct sigpending {
  * Ignored signals are dropped at once, as Linux does. Wakes t. */
 void signal_send(struct task *t, int sig, const siginfo_t *info);
 
+/* signal_send_group: a process-directed signal: to a thread of tg that does not
+ * block it, else to the first. g_kernel.mu held. */
+struct thread_group;
+void signal_send_group(struct thread_group *tg, int sig, const siginfo_t *info);
+
 /* signal_force: a synchronous signal from a fault or trap: if the guest blocks or
  * ignores it, the default action is restored first (so a fault loop terminates). */
 void signal_force(struct task *t, int sig, int code, uint64_t addr);

@@ -10,6 +10,7 @@
 
 #include "platform/platform.h"
 #include "sentry/kernel/signal.h"
+#include "sentry/kernel/timer.h"
 #include "sentry/syscalls/syscall.h"
 
 struct mm;
@@ -47,6 +48,7 @@ struct thread_group {
     int exit_signal;                              /* signal to the parent at death */
     unsigned child_events;                        /* bumped at child changes (atomic) */
     struct guest_sigaction actions[GUEST_NSIG];   /* shared by the threads */
+    struct ktimer real_timer;                     /* ITIMER_REAL / alarm */
     uint64_t rlimits[16][2];                      /* RLIMIT_* cur/max */
 };
 

@@ -91,6 +91,9 @@ SYSCALL_DECL(gettimeofday);
 SYSCALL_DECL(time);
 SYSCALL_DECL(nanosleep);
 SYSCALL_DECL(clock_nanosleep);
+SYSCALL_DECL(alarm);
+SYSCALL_DECL(setitimer);
+SYSCALL_DECL(getitimer);
 
 /* sys.c: system information and limits */
 SYSCALL_DECL(uname);

@@ -205,21 +205,6 @@ static siginfo_t sender_info(struct task *t, int sig, int code)
 /* valid_sig: 0..64, where 0 only checks that the target exists. */
 static int valid_sig(int sig) { return sig >= 0 && sig <= GUEST_NSIG; }
 
-/* send_to_group: a process-directed signal: to a thread that does not block it if
- * there is one, else to the first. g_kernel.mu held. */
-static void send_to_group(struct thread_group *tg, int sig, const siginfo_t *si)
-{
-    struct task *to = tg->threads;
-    for (struct task *x = tg->threads; x; x = x->next) {
-        if (!(__atomic_load_n(&x->sigmask, __ATOMIC_RELAXED) & SIGBIT(sig))) {
-            to = x;
-            break;
-        }
-    }
-    if (to)
-        signal_send(to, sig, si);
-}
-
 long sys_kill(struct task *t, const struct syscall_args *a)
 {
     int pid = arg_int(a, 0), sig = arg_int(a, 1);
@@ -234,7 +219,7 @@ long sys_kill(struct task *t, const struct syscall_args *a)
         struct task *x = kernel_find_task(pid);
         if (x && !x->tg->zombie) {
             if (sig)
-                send_to_group(x->tg, sig, &si);
+                signal_send_group(x->tg, sig, &si);
             ret = 0;
         }
     } else {
@@ -248,7 +233,7 @@ long sys_kill(struct task *t, const struct syscall_args *a)
             if (pid == -1 ? (x->tg->tgid == 1 || x->tg == t->tg) : x->tg->pgid != pgid)
                 continue;
             if (sig)
-                send_to_group(x->tg, sig, &si);
+                signal_send_group(x->tg, sig, &si);
             ret = 0;
         }
     }
@@ -303,7 +288,7 @@ static long queue_info(struct task *t, int tgid, int tid, int sig, uint64_t uinf
     } else {
         si.si_signo = sig;
         if (tgid == -1)
-            send_to_group(target->tg, sig, &si);  /* rt_sigqueueinfo: the process */
+            signal_send_group(target->tg, sig, &si);  /* rt_sigqueueinfo: the process */
         else
             signal_send(target, sig, &si);
     }
