@@ -28,26 +28,6 @@ struct kernel g_kernel;
 /* The memory file's ceiling: address space only; pages are committed when touched. */
 #define MEMFILE_MAX (1ULL << 40)
 
-/* reset_fpu: gives the guest the FPU state a fresh Linux process has, rather than
- * whatever the stub inherited from the Sentry (which may hold Sentry data). */
-static int reset_fpu(struct task *t)
-{
-    static struct guest_fpu fpu;
-    int r = g_plat->fpu_get(t->ctx, t->mm->as, &fpu);
-    if (r < 0)
-        return r;
-    uint32_t mxcsr_mask;
-    memcpy(&mxcsr_mask, fpu.xsave + 28, 4);
-    memset(fpu.xsave, 0, sizeof(fpu.xsave));
-    uint16_t fcw = 0x37f;
-    uint32_t mxcsr = 0x1f80;
-    memcpy(fpu.xsave + 0, &fcw, 2);
-    memcpy(fpu.xsave + 24, &mxcsr, 4);
-    memcpy(fpu.xsave + 28, &mxcsr_mask, 4);
-    /* XSTATE_BV (offset 512) = 0: every other component in its initial state */
-    return g_plat->fpu_set(t->ctx, t->mm->as, &fpu);
-}
-
 static void init_rlimits(struct thread_group *tg)
 {
     for (int i = 0; i < RLIM_NLIMITS && i < 16; i++) {
@@ -167,7 +147,7 @@ int sentry_boot(const struct boot_config *cfg)
         log_err("%s: %s", cfg->exe_path, err);
         return r;
     }
-    if ((r = reset_fpu(t)) < 0)
+    if ((r = signal_reset_fpu(t)) < 0)
         log_warn("cannot reset the guest FPU state: %s", strerror(-r));
 
     task_run(t);

@@ -183,7 +183,6 @@ static void unlink_child(struct thread_group *tg)
 
 void tg_reap(struct thread_group *tg)
 {
-    /* g_kernel.mu held; tg is a zombie whose last thread is gone */
     unlink_child(tg);
     if (g_kernel.tasks[tg->tgid] == tg->leader)
         g_kernel.tasks[tg->tgid] = NULL;

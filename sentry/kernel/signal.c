@@ -153,8 +153,7 @@ static int dequeue(struct task *t, siginfo_t *info)
     return sig;
 }
 
-/* init_fpu: the FPU state a handler starts with (Linux clears it). */
-static int init_fpu(struct task *t)
+int signal_reset_fpu(struct task *t)
 {
     static _Thread_local struct guest_fpu fpu;
     int r = g_plat->fpu_get(t->ctx, t->mm->as, &fpu);
@@ -242,7 +241,7 @@ static int setup_frame(struct task *t, int sig, const siginfo_t *info,
     r->eflags &= ~(EFLAGS_TF | EFLAGS_DF | EFLAGS_RF);
     r->cs = USER_CS;
     r->ss = USER_SS;
-    init_fpu(t);
+    signal_reset_fpu(t);
     return 0;
 }
 
@@ -287,7 +286,9 @@ static void restart(struct task *t, int code)
 
 void signal_deliver(struct task *t, int in_syscall)
 {
-    int rc = in_syscall ? restart_code((long)t->regs.rax) : 0;
+    /* rt_sigreturn sets orig_rax to -1: the restored rax is never a restart code */
+    int rc = in_syscall && (int64_t)t->regs.orig_rax >= 0 ?
+             restart_code((long)t->regs.rax) : 0;
     siginfo_t info;
     pthread_mutex_lock(&t->mu);
     int sig;
@@ -392,7 +393,7 @@ long signal_return(struct task *t)
         if (g_plat->fpu_set(t->ctx, t->mm->as, &fpu) < 0)
             goto bad;
     } else {
-        init_fpu(t);
+        signal_reset_fpu(t);
     }
     /* restore_altstack: like sigaltstack(2), errors ignored */
     if (!(f.uc.ss_flags & SS_ONSTACK) && !on_altstack(t, r->rsp)) {

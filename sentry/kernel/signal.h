@@ -40,6 +40,11 @@ void signal_deliver(struct task *t, int in_syscall);
  * stack. Returns the restored rax, or kills t with SIGSEGV on a bad frame. */
 long signal_return(struct task *t);
 
+/* signal_reset_fpu: puts t's FPU in the state a new process, or a signal handler,
+ * starts with (FCW 0x37f, MXCSR 0x1f80, every XSAVE component initial), so nothing
+ * the Sentry or the interrupted code left in it shows. 0 or -errno. */
+int signal_reset_fpu(struct task *t);
+
 /* signal_pending_unblocked: true if a signal could be delivered to t now. */
 int signal_pending_unblocked(struct task *t);
 

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <sys/syscall.h>
 
 #include "lib/err.h"
 #include "lib/log.h"
@@ -51,8 +50,7 @@ static void handle_syscall(struct task *t)
     t->cur.arg[5] = r->r9;
     long ret = syscall_dispatch(t, &t->cur);
     /* restart codes stay in rax until signal_deliver resolves them */
-    if (t->cur.nr != SYS_rt_sigreturn)
-        r->rax = (uint64_t)ret;
+    r->rax = (uint64_t)ret;
 }
 
 int task_run(struct task *t)

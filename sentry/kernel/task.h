@@ -105,14 +105,17 @@ int task_start(struct task *child);
  * process is now dead, or -1. */
 int task_exit(struct task *t);
 
+/* tg_reap: frees a zombie process (wait4, or a parent that does not wait).
+ * g_kernel.mu held. */
+void tg_reap(struct thread_group *tg);
+
 /* task_block: sleeps until done(arg) is true (0), a signal t does not block is
  * pending or t is exiting (-EINTR), or the deadline on clock id passes (-ETIMEDOUT;
  * NULL: none). done() is called with t->mu held and must only read atomics. */
 int task_block(struct task *t, int id, const struct timespec *deadline,
                int (*done)(void *arg), void *arg);
 
-/* task_fatal_signal: kills the thread group with signal sig, as its default action
- * would (issue: processes adds handlers and stops). */
+/* task_fatal_signal: kills t's process with signal sig, as a default action does. */
 void task_fatal_signal(struct task *t, int sig);
 
 /* task_sleep_until: blocks t until clock id reaches *deadline (absolute; NULL: no

@@ -25,8 +25,6 @@
     CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_PARENT | CLONE_VFORK | \
     CLONE_DETACHED | CSIGNAL)
 
-void tg_reap(struct thread_group *tg);
-
 struct clone_req {
     uint64_t flags;
     uint64_t stack;

@@ -6,6 +6,7 @@
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/util.h"
 #include "sentry/kernel/kernel.h"
@@ -100,13 +101,16 @@ long sys_setrlimit(struct task *t, const struct syscall_args *a)
 
 long sys_sysinfo(struct task *t, const struct syscall_args *a)
 {
-    struct sysinfo host, si;
+    struct sysinfo si;
     memset(&si, 0, sizeof(si));
-    if (sysinfo(&host) == 0) {
-        si.totalram = host.totalram;
-        si.freeram = host.freeram;
-        si.mem_unit = host.mem_unit;
-    }
+    /* the machine's memory is the sandbox's ceiling; what guests use is what the
+     * memory file holds */
+    long pages = sysconf(_SC_PHYS_PAGES);
+    uint64_t total = pages > 0 ? (uint64_t)pages * PAGE_SIZE : 0;
+    uint64_t used = MIN(memfile_used(), total);
+    si.totalram = total;
+    si.freeram = total - used;
+    si.mem_unit = 1;
     struct timespec now;
     clock_gettime(CLOCK_BOOTTIME, &now);
     si.uptime = now.tv_sec - g_kernel.boot_time.tv_sec;

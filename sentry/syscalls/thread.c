@@ -168,6 +168,8 @@ long sys_sched_getaffinity(struct task *t, const struct syscall_args *a)
 long sys_sched_yield(struct task *t, const struct syscall_args *a)
 {
     (void)t; (void)a;
+    /* the task's guest code and its Sentry thread share one CPU: giving up the
+     * Sentry thread's slice is giving up the task's */
     sched_yield();
     return 0;
 }

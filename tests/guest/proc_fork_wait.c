@@ -66,8 +66,6 @@ int main(void)
     describe("SIGSEGV", child_status(do_segv, 0));
 
     /* WNOHANG before the child is done, ECHILD with no children */
-    int pipe_like = 0;
-    (void)pipe_like;
     p = fork();
     if (p == 0) {
         struct timespec ts = { 0, 50 * 1000 * 1000 };
