@@ -16,6 +16,24 @@
 
 struct plat_as;
 
+/* Something a VMA maps: a file's pages (through its page cache) or a shared anonymous
+ * object. The VMA holds a reference while it maps it. */
+struct mappable;
+struct mappable_ops {
+    /* get_page: the memory-file offset of page idx with a new reference for the
+     * caller, filled if needed. write: a shared mapping will write it (the object
+     * marks it dirty). -ENXIO beyond the object's end (the guest gets SIGBUS), or
+     * another -errno. */
+    int64_t (*get_page)(struct mappable *m, uint64_t idx, int write);
+    void (*hold)(struct mappable *m);
+    void (*drop)(struct mappable *m);
+    /* sync: writes dirty pages in [idx, idx+n) back (msync, munmap). Optional. */
+    int (*sync)(struct mappable *m, uint64_t idx, uint64_t n);
+    /* describe: the "dev ino path" part of a /proc/PID/maps line. */
+    int (*describe)(struct mappable *m, char *buf, size_t size);
+};
+struct mappable { const struct mappable_ops *ops; };
+
 /* VMA flags (beyond PROT_*, which are kept in prot). */
 enum {
     VMA_SHARED    = 1 << 0,   /* MAP_SHARED: writes are seen by every mapper */
@@ -55,6 +73,12 @@ void mm_put(struct mm *mm);
 /* mm_mmap: the mmap(2) logic for anonymous memory. addr is a hint unless MAP_FIXED or
  * MAP_FIXED_NOREPLACE is in flags. Returns the address or -errno. */
 int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags);
+/* mm_mmap_object: maps obj from page pgoff (its reference is taken by the VMA).
+ * maxprot limits later mprotect (a read-only file cannot become shared-writable). */
+int64_t mm_mmap_object(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
+                       struct mappable *obj, uint64_t pgoff, int maxprot);
+/* mm_msync: the msync(2) logic. */
+int mm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags);
 /* mm_munmap, mm_mprotect, mm_mremap, mm_madvise, mm_mincore, mm_brk: the system
  * calls' logic, returning what the call returns (mm_brk: the new break). */
 int mm_munmap(struct mm *mm, uint64_t addr, uint64_t len);

@@ -8,10 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct mappable;
+
 struct vma {
     int prot;        /* PROT_READ/WRITE/EXEC */
     int maxprot;     /* what mprotect may grant */
     int flags;       /* VMA_* (mm.h) */
+    struct mappable *obj;  /* NULL: anonymous private memory. One reference per range */
+    uint64_t pgoff;  /* obj's page at start */
 };
 
 struct pma {

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 
+#include "lib/util.h"
+
 struct file *file_alloc(const struct file_ops *ops, unsigned flags, void *priv)
 {
     struct file *f = calloc(1, sizeof(*f));
@@ -18,14 +20,29 @@ struct file *file_alloc(const struct file_ops *ops, unsigned flags, void *priv)
     return f;
 }
 
+struct file *file_alloc_path(const struct path *p, unsigned flags)
+{
+    struct file *f = file_alloc(NULL, flags, NULL);
+    if (!f)
+        return NULL;
+    f->path = *p;
+    path_get(p);
+    f->inode = p->d->inode;
+    inode_get(f->inode);
+    return f;
+}
+
 void file_get(struct file *f) { __atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED); }
 
 void file_put(struct file *f)
 {
     if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
-    if (f->ops->release)
+    if (f->ops && f->ops->release)
         f->ops->release(f);
+    if (f->path.d)
+        path_put(&f->path);
+    inode_put(f->inode);
     pthread_mutex_destroy(&f->pos_mu);
     free(f);
 }
@@ -67,4 +84,49 @@ ssize_t vfs_write(struct file *f, const struct uio *u, const int64_t *off)
     if ((f->flags & O_ACCMODE) == O_RDONLY)
         return -EBADF;
     return do_io(f, f->ops->write, u, off);
+}
+
+/* uio_copy: walks the vector from byte skip, copying n bytes each way. */
+static ssize_t uio_copy(const struct uio *u, size_t skip, void *buf, size_t n, int out)
+{
+    size_t done = 0;
+    for (int i = 0; i < u->iovcnt && done < n; i++) {
+        size_t len = u->iov[i].len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        size_t take = MIN(len - skip, n - done);
+        uint64_t at = u->iov[i].base.v + skip;
+        int err = out ? mm_copy_out(u->mm, at, (char *)buf + done, take, 0)
+                      : mm_copy_in(u->mm, (char *)buf + done, at, take);
+        if (err < 0) {
+            /* find how much of this piece is accessible, byte-exactly enough: page
+             * by page */
+            size_t ok = 0;
+            while (ok < take) {
+                size_t chunk = MIN(take - ok, PAGE_SIZE - ((at + ok) & (PAGE_SIZE - 1)));
+                err = out ? mm_copy_out(u->mm, at + ok, (char *)buf + done + ok, chunk, 0)
+                          : mm_copy_in(u->mm, (char *)buf + done + ok, at + ok, chunk);
+                if (err < 0)
+                    break;
+                ok += chunk;
+            }
+            done += ok;
+            return done ? (ssize_t)done : -EFAULT;
+        }
+        done += take;
+        skip = 0;
+    }
+    return (ssize_t)done;
+}
+
+ssize_t uio_copy_out(const struct uio *u, size_t skip, const void *buf, size_t n)
+{
+    return uio_copy(u, skip, (void *)buf, n, 1);
+}
+
+ssize_t uio_copy_in(const struct uio *u, size_t skip, void *buf, size_t n)
+{
+    return uio_copy(u, skip, buf, n, 0);
 }

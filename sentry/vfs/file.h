@@ -11,10 +11,12 @@
 #include <sys/types.h>
 
 #include "lib/gva.h"
+#include "sentry/mm/mm.h"
+#include "sentry/vfs/vfs.h"
 
 struct task;
-struct mm;
 struct file;
+struct dir_emit;
 
 /* A guest I/O vector, already copied in and bounded (see syscalls/file.c). */
 struct guest_iovec { gva_t base; size_t len; };
@@ -45,6 +47,16 @@ struct file_ops {
     int64_t (*llseek)(struct file *f, int64_t off, int whence);
     /* release: the last reference is gone; free private state. */
     void (*release)(struct file *f);
+    /* iterate: getdents: offers entries from f->pos on (pos_mu held) and advances
+     * f->pos past each one taken. 0 or -errno. Directories only. */
+    int (*iterate)(struct file *f, struct dir_emit *e);
+    /* mmap: the object a mapping of f maps (a new reference), or -ENODEV. NULL:
+     * files of an inode with a page cache map through it (vfs_mmap_object). */
+    int (*mmap)(struct file *f, struct mappable **out);
+    /* fsync: data (and metadata unless datasync) to stable storage. NULL: 0. */
+    int (*fsync)(struct file *f, int datasync);
+    /* truncate: ftruncate on an open file when it is not the inode's setattr (NULL). */
+    int (*truncate)(struct file *f, int64_t size);
 };
 
 struct file {
@@ -58,10 +70,17 @@ struct file {
     pthread_mutex_t pos_mu;
     int64_t pos;                  /* protected by pos_mu */
     void *priv;                   /* the filesystem's; immutable pointer */
+    struct path path;             /* where it was opened; {NULL, NULL} for files with
+                                   * no name (pipes, eventfd, stdio host fds) */
+    struct inode *inode;          /* a reference; NULL only for nameless files */
+    struct mappable map;          /* how mm sees the file when it is mapped */
 };
 
 /* file_alloc: a file with one reference; NULL on allocation failure. */
 struct file *file_alloc(const struct file_ops *ops, unsigned flags, void *priv);
+/* file_alloc_path: a file for the object at p (references taken on p and its inode),
+ * with ops to be set by the inode's open. */
+struct file *file_alloc_path(const struct path *p, unsigned flags);
 /* file_get/file_put: take or drop a reference; the last put calls ops->release. */
 void file_get(struct file *f);
 void file_put(struct file *f);
@@ -70,5 +89,11 @@ void file_put(struct file *f);
  * position (or at *off for the positioned calls: off != NULL). */
 ssize_t vfs_read(struct file *f, const struct uio *u, const int64_t *off);
 ssize_t vfs_write(struct file *f, const struct uio *u, const int64_t *off);
+
+/* uio_copy_out/uio_copy_in: copy n bytes between host memory at buf and the vector,
+ * starting skip bytes into it. Return the bytes copied (short only at a fault), or
+ * -EFAULT if none could be. */
+ssize_t uio_copy_out(const struct uio *u, size_t skip, const void *buf, size_t n);
+ssize_t uio_copy_in(const struct uio *u, size_t skip, void *buf, size_t n);
 
 #endif
