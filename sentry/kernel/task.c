@@ -53,8 +53,11 @@ static void handle_syscall(struct task *t)
     r->rax = (uint64_t)ret;
 }
 
+_Thread_local struct task *current_task;
+
 int task_run(struct task *t)
 {
+    current_task = t;
     uint64_t last_fault = 0;
     int repeats = 0;
     while (!t->exiting) {

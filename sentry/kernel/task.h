@@ -15,6 +15,7 @@
 
 struct mm;
 struct fdtable;
+struct fs_context;
 
 #define GUEST_NSIG 64
 
@@ -62,6 +63,7 @@ struct task {
     int vfork_done;                   /* set for the vfork parent; protected by mu */
     struct mm *mm;                    /* owned reference */
     struct fdtable *fds;              /* owned reference */
+    struct fs_context *fs;            /* root and cwd; owned reference (CLONE_FS shares) */
     struct plat_ctx *ctx;             /* owned by this thread */
     struct guest_regs regs;           /* the guest's registers while in the Sentry */
     struct syscall_args cur;          /* the call being handled */
@@ -82,6 +84,10 @@ struct task {
     int exiting;                      /* set by exit/exit_group or a fatal signal */
     int exit_status;                  /* wait(2) status of the thread group */
 };
+
+/* current_task: the task this Sentry thread runs (NULL on other threads). For the
+ * few places that have no task argument (procfs's /proc/self). */
+extern _Thread_local struct task *current_task;
 
 /* task_run: runs t until it exits; returns its wait status (as waitpid reports it). */
 int task_run(struct task *t);

@@ -51,6 +51,10 @@ struct mm {
     uint64_t mmap_base;          /* top-down search starts below this; immutable */
     uint64_t stack_top;          /* immutable after load */
     uint64_t users;              /* reference count (atomic) */
+    /* Where execve put argv, envp and the auxv (for /proc/PID/cmdline, environ, auxv);
+     * set once by the loader. */
+    uint64_t arg_start, arg_end, env_start, env_end, auxv_start, auxv_end;
+    struct mappable *exe;        /* the program (/proc/PID/exe); a reference or NULL */
 };
 
 /* mm_create: an empty address space on the current platform; NULL with *err set. */

@@ -55,6 +55,9 @@ struct file_ops {
     int (*mmap)(struct file *f, struct mappable **out);
     /* fsync: data (and metadata unless datasync) to stable storage. NULL: 0. */
     int (*fsync)(struct file *f, int datasync);
+    /* fcntl: commands the file type owns (F_SETPIPE_SZ, F_GETPIPE_SZ, F_ADD_SEALS ...);
+     * -EINVAL if cmd is not one of them. Optional. */
+    long (*fcntl)(struct file *f, int cmd, uint64_t arg);
     /* truncate: ftruncate on an open file when it is not the inode's setattr (NULL). */
     int (*truncate)(struct file *f, int64_t size);
 };
