@@ -20,4 +20,7 @@ void mnt_put(struct mount *m);
 /* mount_on: the mount stacked on (m, d), or NULL. */
 struct mount *mount_on(struct mount *m, struct dentry *d);
 
+/* vfs_lookup_locked: see namei.c (dir's dir_mu held by the caller). */
+int vfs_lookup_locked(struct dentry *dir, const char *name, struct dentry **out);
+
 #endif
