@@ -12,6 +12,7 @@
 #include "sentry/kernel/task.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/fdtable.h"
+#include "sentry/vfs/vfs.h"
 
 /* A Sentry thread's stack: handlers keep large buffers off it, this is ample. */
 #define TASK_THREAD_STACK (1U << 20)
@@ -265,6 +266,7 @@ int task_exit(struct task *t)
         g_plat->thread_leave(t->mm->as);
         mm_put(t->mm);
         fdtable_put(t->fds);
+        fs_context_put(t->fs);
         g_plat->ctx_destroy(t->ctx);
         task_free(t);
         return -1;
@@ -276,6 +278,8 @@ int task_exit(struct task *t)
     t->mm = NULL;
     fdtable_put(t->fds);
     t->fds = NULL;
+    fs_context_put(t->fs);
+    t->fs = NULL;
     g_plat->ctx_destroy(t->ctx);
     t->ctx = NULL;
 

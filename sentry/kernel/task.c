@@ -87,7 +87,11 @@ int task_run(struct task *t)
                 repeats = 0;
             last_fault = trap.addr.v;
             int r = mm_handle_fault(t->mm, trap.addr.v, trap.access, trap.present, &code);
-            if (r < 0) {
+            if (r == -ENXIO) {
+                log_info("task %d: SIGBUS at %#llx (beyond the mapped file)", t->tid,
+                         (unsigned long long)trap.addr.v);
+                signal_force(t, SIGBUS, BUS_ADRERR, trap.addr.v);
+            } else if (r < 0) {
                 log_info("task %d: SIGSEGV at %#llx (code %d, rip %#llx)", t->tid,
                          (unsigned long long)trap.addr.v, code,
                          (unsigned long long)t->regs.rip);

@@ -60,6 +60,11 @@ void mm_put(struct mm *mm)
         return;
     for (size_t i = 0; i < mm->pmas.n; i++)
         memfile_decref(mm->pmas.r[i].pma.off, mm->pmas.r[i].end - mm->pmas.r[i].start);
+    for (size_t i = 0; i < mm->vmas.n; i++)
+        if (mm->vmas.r[i].vma.obj)
+            mm->vmas.r[i].vma.obj->ops->drop(mm->vmas.r[i].vma.obj);
+    if (mm->exe)
+        mm->exe->ops->drop(mm->exe);
     if (mm->as)
         g_plat->as_destroy(mm->as);
     rm_free(&mm->vmas);
@@ -110,6 +115,9 @@ struct mm *mm_fork(struct mm *parent, int *err)
     if (parent->vmas.n)  /* an empty map has no array: memcpy(NULL, ...) is UB */
         memcpy(mm->vmas.r, parent->vmas.r, parent->vmas.n * sizeof(struct range));
     mm->vmas.n = parent->vmas.n;
+    for (size_t i = 0; i < mm->vmas.n; i++)
+        if (mm->vmas.r[i].vma.obj)
+            mm->vmas.r[i].vma.obj->ops->hold(mm->vmas.r[i].vma.obj);
     for (size_t i = 0; i < parent->pmas.n; i++) {
         struct range *p = &parent->pmas.r[i];
         struct range *v = rm_find(&parent->vmas, p->start);
@@ -139,6 +147,15 @@ struct mm *mm_fork(struct mm *parent, int *err)
     mm->brk_cur = parent->brk_cur;
     mm->mmap_base = parent->mmap_base;
     mm->stack_top = parent->stack_top;
+    mm->arg_start = parent->arg_start;
+    mm->arg_end = parent->arg_end;
+    mm->env_start = parent->env_start;
+    mm->env_end = parent->env_end;
+    mm->auxv_start = parent->auxv_start;
+    mm->auxv_end = parent->auxv_end;
+    mm->exe = parent->exe;
+    if (mm->exe)
+        mm->exe->ops->hold(mm->exe);
     pthread_mutex_unlock(&parent->mu);
     return mm;
 }
@@ -208,14 +225,29 @@ static int unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
         return -ENOMEM;
     long i = rm_isolate(&mm->vmas, start, end);
     size_t j = (size_t)i;
-    while (j < mm->vmas.n && mm->vmas.r[j].start < end)
+    while (j < mm->vmas.n && mm->vmas.r[j].start < end) {
+        struct vma *v = &mm->vmas.r[j].vma;
+        if (v->obj) {
+            if ((v->flags & VMA_SHARED) && v->obj->ops->sync)
+                v->obj->ops->sync(v->obj, v->pgoff,
+                                  (mm->vmas.r[j].end - mm->vmas.r[j].start) >> PAGE_SHIFT);
+            v->obj->ops->drop(v->obj);
+        }
         j++;
+    }
     rm_remove_at(&mm->vmas, (size_t)i, j);
     drop_pmas(mm, start, end);
     return 0;
 }
 
 int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags)
+{
+    return mm_mmap_object(mm, addr, len, prot, flags, NULL, 0,
+                          PROT_READ | PROT_WRITE | PROT_EXEC);
+}
+
+int64_t mm_mmap_object(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
+                       struct mappable *obj, uint64_t pgoff, int maxprot)
 {
     if (len == 0)
         return -EINVAL;
@@ -231,11 +263,15 @@ int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags)
     if (fixed && !page_aligned(addr))
         return -EINVAL;
 
+    if (obj && pgoff + (size >> PAGE_SHIFT) < pgoff)
+        return -EOVERFLOW;
     struct range r = { .vma = {
         .prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC),
-        .maxprot = PROT_READ | PROT_WRITE | PROT_EXEC,
+        .maxprot = maxprot,
         .flags = (type == MAP_PRIVATE ? 0 : VMA_SHARED) |
                  ((flags & MAP_GROWSDOWN) ? VMA_GROWSDOWN : 0),
+        .obj = obj,
+        .pgoff = pgoff,
     } };
 
     pthread_mutex_lock(&mm->mu);
@@ -271,6 +307,8 @@ int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags)
     r.end = r.start + size;
     if ((ret = rm_insert(&mm->vmas, &r)) < 0)
         goto out;
+    if (obj)
+        obj->ops->hold(obj);
     ret = (int64_t)r.start;
 out:
     pthread_mutex_unlock(&mm->mu);
@@ -409,6 +447,16 @@ static int move_range(struct mm *mm, uint64_t old, uint64_t len, uint64_t new_ad
     return 0;
 }
 
+/* extend_obj: n grows the mapping v at what was address orig: for a mapped object it
+ * continues at the matching page (and takes its own reference). */
+static void extend_obj(struct range *n, const struct range *v, uint64_t orig)
+{
+    if (!v->vma.obj)
+        return;
+    n->vma.pgoff = v->vma.pgoff + ((orig - v->start) >> PAGE_SHIFT);
+    v->vma.obj->ops->hold(v->vma.obj);
+}
+
 int64_t mm_mremap(struct mm *mm, uint64_t old, uint64_t old_len, uint64_t new_len,
                   int flags, uint64_t new_addr)
 {
@@ -460,6 +508,7 @@ int64_t mm_mremap(struct mm *mm, uint64_t old, uint64_t old_len, uint64_t new_le
             goto out;
         if (size > old_len) {
             struct range n = vcopy;
+        extend_obj(&n, &vcopy, old + old_len);
             n.start = new_addr + old_len;
             n.end = new_addr + size;
             if ((ret = rm_insert(&mm->vmas, &n)) < 0)
@@ -479,6 +528,7 @@ int64_t mm_mremap(struct mm *mm, uint64_t old, uint64_t old_len, uint64_t new_le
     if (in_user_range(old + old_len, grow) &&
         !rm_overlaps(&mm->vmas, old + old_len, old + size)) {
         struct range n = vcopy;
+        extend_obj(&n, &vcopy, old + old_len);
         n.start = old + old_len;
         n.end = old + size;
         if ((ret = rm_insert(&mm->vmas, &n)) < 0)
@@ -500,6 +550,7 @@ int64_t mm_mremap(struct mm *mm, uint64_t old, uint64_t old_len, uint64_t new_le
     if ((ret = move_range(mm, old, old_len, to)) < 0)
         goto out;
     struct range n = vcopy;
+    extend_obj(&n, &vcopy, old + old_len);
     n.start = to + old_len;
     n.end = to + size;
     if ((ret = rm_insert(&mm->vmas, &n)) < 0)
@@ -625,6 +676,29 @@ static struct range *back_page(struct mm *mm, struct range *v, uint64_t addr, in
     *fresh = 0;
     if (p)
         return p;
+    if (v->vma.obj) {
+        /* a page of a mapped object: shared mappings use the object's page itself,
+         * private ones start with it copy-on-write */
+        uint64_t page = page_down(addr);
+        uint64_t idx = v->vma.pgoff + ((page - v->start) >> PAGE_SHIFT);
+        int shared = v->vma.flags & VMA_SHARED;
+        int64_t off = v->vma.obj->ops->get_page(v->vma.obj, idx,
+                                                shared && (v->vma.prot & PROT_WRITE));
+        if (off < 0) {
+            *err = (int)off;
+            return NULL;
+        }
+        struct range r = { .start = page, .end = page + PAGE_SIZE,
+                           .pma = { .off = (uint64_t)off, .cow = !shared } };
+        int e = rm_insert(&mm->pmas, &r);
+        if (e < 0) {
+            memfile_decref((uint64_t)off, PAGE_SIZE);
+            *err = e;
+            return NULL;
+        }
+        *fresh = 1;
+        return rm_find(&mm->pmas, addr);
+    }
     uint64_t start = MAX(v->start, addr & ~(FAULT_CHUNK - 1));
     uint64_t end = MIN(v->end, (addr & ~(FAULT_CHUNK - 1)) + FAULT_CHUNK);
     size_t i = rm_lower(&mm->pmas, addr);
@@ -713,7 +787,7 @@ int mm_handle_fault(struct mm *mm, uint64_t addr, unsigned access, int present,
     }
     struct range *p = back_page(mm, v, addr, &err, &fresh);
     if (!p) {
-        ret = err;
+        ret = err == -ENXIO ? -ENXIO : err;
         goto out;
     }
     if (present && !fresh) {
@@ -897,18 +971,87 @@ void mm_io_release(struct mm_io *io)
     io->size = 0;
 }
 
+int mm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags)
+{
+    if (!page_aligned(addr))
+        return -EINVAL;
+    if (flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE))
+        return -EINVAL;
+    if ((flags & MS_ASYNC) && (flags & MS_SYNC))
+        return -EINVAL;
+    uint64_t size = page_up(len);
+    if (add_overflows(addr, size))
+        return -ENOMEM;
+    uint64_t end = addr + size;
+    /* collect the shared object ranges first: write-back may block on the Gofer and
+     * must not hold mm->mu */
+    struct todo { struct mappable *obj; uint64_t idx, n; } *todo = NULL;
+    size_t ntodo = 0;
+    pthread_mutex_lock(&mm->mu);
+    int ret = covered(mm, addr, end) ? 0 : -ENOMEM;
+    for (size_t i = rm_lower(&mm->vmas, addr); i < mm->vmas.n && mm->vmas.r[i].start < end;
+         i++) {
+        struct range *v = &mm->vmas.r[i];
+        if (!v->vma.obj || !(v->vma.flags & VMA_SHARED) || !v->vma.obj->ops->sync)
+            continue;
+        struct todo *t = realloc(todo, (ntodo + 1) * sizeof(*todo));
+        if (!t)
+            break;
+        todo = t;
+        uint64_t s = MAX(v->start, addr), e = MIN(v->end, end);
+        todo[ntodo].obj = v->vma.obj;
+        todo[ntodo].idx = v->vma.pgoff + ((s - v->start) >> PAGE_SHIFT);
+        todo[ntodo].n = (e - s) >> PAGE_SHIFT;
+        v->vma.obj->ops->hold(v->vma.obj);
+        ntodo++;
+    }
+    pthread_mutex_unlock(&mm->mu);
+    for (size_t i = 0; i < ntodo; i++) {
+        int e = todo[i].obj->ops->sync(todo[i].obj, todo[i].idx, todo[i].n);
+        if (e < 0 && ret == 0)
+            ret = e;
+        todo[i].obj->ops->drop(todo[i].obj);
+    }
+    free(todo);
+    return ret;
+}
+
 size_t mm_dump_maps(struct mm *mm, char *buf, size_t size)
 {
     size_t at = 0;
+    char path[4096];
     pthread_mutex_lock(&mm->mu);
     for (size_t i = 0; i < mm->vmas.n && at < size; i++) {
         struct range *r = &mm->vmas.r[i];
-        int n = snprintf(buf + at, size - at, "%012llx-%012llx %c%c%c%c\n",
+        uint64_t dev = 0, ino = 0, off = 0;
+        path[0] = 0;
+        if (r->vma.obj) {
+            off = r->vma.pgoff << PAGE_SHIFT;
+            if (r->vma.obj->ops->describe)
+                r->vma.obj->ops->describe(r->vma.obj, &dev, &ino, path, sizeof(path));
+        } else if (r->vma.flags & VMA_HEAP) {
+            snprintf(path, sizeof(path), "[heap]");
+        } else if (r->vma.flags & VMA_GROWSDOWN) {
+            snprintf(path, sizeof(path), "[stack]");
+        }
+        int n = snprintf(buf + at, size - at, "%08llx-%08llx %c%c%c%c %08llx %02x:%02x %llu",
                          (unsigned long long)r->start, (unsigned long long)r->end,
                          (r->vma.prot & PROT_READ) ? 'r' : '-',
                          (r->vma.prot & PROT_WRITE) ? 'w' : '-',
                          (r->vma.prot & PROT_EXEC) ? 'x' : '-',
-                         (r->vma.flags & VMA_SHARED) ? 's' : 'p');
+                         (r->vma.flags & VMA_SHARED) ? 's' : 'p',
+                         (unsigned long long)off, (unsigned)(dev >> 8) & 0xfff,
+                         (unsigned)(dev & 0xff), (unsigned long long)ino);
+        if (n < 0)
+            break;
+        at += (size_t)n;
+        if (at >= size)
+            break;
+        /* Linux pads the path to column 73 */
+        if (path[0])
+            n = snprintf(buf + at, size - at, "%*s%s\n", n < 73 ? 73 - n : 1, "", path);
+        else
+            n = snprintf(buf + at, size - at, "\n");
         if (n < 0)
             break;
         at += (size_t)n;

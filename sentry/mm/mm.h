@@ -29,8 +29,10 @@ struct mappable_ops {
     void (*drop)(struct mappable *m);
     /* sync: writes dirty pages in [idx, idx+n) back (msync, munmap). Optional. */
     int (*sync)(struct mappable *m, uint64_t idx, uint64_t n);
-    /* describe: the "dev ino path" part of a /proc/PID/maps line. */
-    int (*describe)(struct mappable *m, char *buf, size_t size);
+    /* describe: what /proc/PID/maps shows: device, inode number and path (into
+     * path, NUL-terminated). Optional (anonymous shared memory). */
+    void (*describe)(struct mappable *m, uint64_t *dev, uint64_t *ino, char *path,
+                     size_t size);
 };
 struct mappable { const struct mappable_ops *ops; };
 
@@ -98,7 +100,8 @@ void mm_set_brk_start(struct mm *mm, uint64_t start);
 
 /* mm_handle_fault: resolves a guest fault at addr with FAULT_* access (0: unknown)
  * that the platform reported as present or not. 0 if the guest may retry, -EFAULT if
- * it must get SIGSEGV (with *si_code set to SEGV_MAPERR or SEGV_ACCERR). */
+ * it must get SIGSEGV (with *si_code set to SEGV_MAPERR or SEGV_ACCERR), -ENXIO if it
+ * must get SIGBUS (a file mapping beyond the end of its file). */
 int mm_handle_fault(struct mm *mm, uint64_t addr, unsigned access, int present,
                     int *si_code);
 

@@ -1,6 +1,8 @@
 /* Ordered range sets. See rangemap.h. */
 #include "sentry/mm/rangemap.h"
 
+#include "sentry/mm/mm.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,8 +90,13 @@ int rm_split(struct rangemap *m, uint64_t addr)
     m->n++;
     struct range *left = &m->r[i], *right = &m->r[i + 1];
     left->end = addr;
-    if (m->kind == RM_PMA)
+    if (m->kind == RM_PMA) {
         right->pma.off += addr - right->start;
+    } else {
+        right->vma.pgoff += (addr - right->start) >> PAGE_SHIFT;
+        if (right->vma.obj)
+            right->vma.obj->ops->hold(right->vma.obj);   /* each range holds one */
+    }
     right->start = addr;
     return 0;
 }
@@ -151,18 +158,29 @@ static int payload_joins(const struct rangemap *m, const struct range *a,
         return 0;
     if (m->kind == RM_VMA)
         return a->vma.prot == b->vma.prot && a->vma.maxprot == b->vma.maxprot &&
-               a->vma.flags == b->vma.flags;
+               a->vma.flags == b->vma.flags && a->vma.obj == b->vma.obj &&
+               (!a->vma.obj ||
+                a->vma.pgoff + ((a->end - a->start) >> PAGE_SHIFT) == b->vma.pgoff);
     return a->pma.cow == b->pma.cow && a->pma.off + (a->end - a->start) == b->pma.off;
+}
+
+/* drop_merged: the range r is folded into its neighbour: its object reference goes. */
+static void drop_merged(const struct rangemap *m, struct range *r)
+{
+    if (m->kind == RM_VMA && r->vma.obj)
+        r->vma.obj->ops->drop(r->vma.obj);
 }
 
 size_t rm_try_merge(struct rangemap *m, size_t i)
 {
     if (i + 1 < m->n && payload_joins(m, &m->r[i], &m->r[i + 1])) {
         m->r[i].end = m->r[i + 1].end;
+        drop_merged(m, &m->r[i + 1]);
         rm_remove_at(m, i + 1, i + 2);
     }
     if (i > 0 && payload_joins(m, &m->r[i - 1], &m->r[i])) {
         m->r[i - 1].end = m->r[i].end;
+        drop_merged(m, &m->r[i]);
         rm_remove_at(m, i, i + 1);
         i--;
     }

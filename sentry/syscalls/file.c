@@ -102,8 +102,7 @@ static int file_stat(struct task *t, int fd, struct stat *st)
     struct file *f = fdtable_get(t->fds, fd);
     if (!f)
         return -EBADF;
-    memset(st, 0, sizeof(*st));
-    int ret = f->ops->stat ? f->ops->stat(f, st) : -EINVAL;
+    int ret = vfs_fstat(f, st);
     file_put(f);
     return ret;
 }
@@ -115,77 +114,6 @@ long sys_fstat(struct task *t, const struct syscall_args *a)
     if (ret < 0)
         return ret;
     return mm_copy_out(t->mm, arg_u64(a, 1), &st, sizeof(st), 0);
-}
-
-/* path_is_empty: reads the path argument; 1 if it is "", 0 if not, or -errno. */
-static int path_is_empty(struct task *t, gva_t path)
-{
-    char c;
-    if (mm_copy_in(t->mm, &c, path.v, 1) < 0)
-        return -EFAULT;
-    return c == 0;
-}
-
-long sys_newfstatat(struct task *t, const struct syscall_args *a)
-{
-    int dirfd = arg_int(a, 0);
-    gva_t path = arg_gva(a, 1);
-    uint64_t statbuf = arg_u64(a, 2);
-    int flags = arg_int(a, 3);
-    if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT))
-        return -EINVAL;
-    int empty = path_is_empty(t, path);
-    if (empty < 0)
-        return empty;
-    if (!empty || !(flags & AT_EMPTY_PATH))
-        return -ENOSYS;  /* paths need the VFS (files issue) */
-    struct stat st;
-    int ret = file_stat(t, dirfd, &st);
-    if (ret < 0)
-        return ret;
-    return mm_copy_out(t->mm, statbuf, &st, sizeof(st), 0);
-}
-
-long sys_statx(struct task *t, const struct syscall_args *a)
-{
-    int dirfd = arg_int(a, 0);
-    gva_t path = arg_gva(a, 1);
-    int flags = arg_int(a, 2);
-    unsigned mask = arg_uint(a, 3);
-    uint64_t out = arg_u64(a, 4);
-    if (mask & STATX__RESERVED)
-        return -EINVAL;
-    if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT |
-                  AT_STATX_SYNC_TYPE))
-        return -EINVAL;
-    int empty = path_is_empty(t, path);
-    if (empty < 0)
-        return empty;
-    if (!empty || !(flags & AT_EMPTY_PATH))
-        return -ENOSYS;
-    struct stat st;
-    int ret = file_stat(t, dirfd, &st);
-    if (ret < 0)
-        return ret;
-    struct statx sx;
-    memset(&sx, 0, sizeof(sx));
-    sx.stx_mask = STATX_BASIC_STATS;
-    sx.stx_blksize = (uint32_t)st.st_blksize;
-    sx.stx_nlink = (uint32_t)st.st_nlink;
-    sx.stx_uid = st.st_uid;
-    sx.stx_gid = st.st_gid;
-    sx.stx_mode = (uint16_t)st.st_mode;
-    sx.stx_ino = st.st_ino;
-    sx.stx_size = (uint64_t)st.st_size;
-    sx.stx_blocks = (uint64_t)st.st_blocks;
-    sx.stx_atime = (struct statx_timestamp){ st.st_atim.tv_sec, (uint32_t)st.st_atim.tv_nsec, 0 };
-    sx.stx_mtime = (struct statx_timestamp){ st.st_mtim.tv_sec, (uint32_t)st.st_mtim.tv_nsec, 0 };
-    sx.stx_ctime = (struct statx_timestamp){ st.st_ctim.tv_sec, (uint32_t)st.st_ctim.tv_nsec, 0 };
-    sx.stx_rdev_major = major(st.st_rdev);
-    sx.stx_rdev_minor = minor(st.st_rdev);
-    sx.stx_dev_major = major(st.st_dev);
-    sx.stx_dev_minor = minor(st.st_dev);
-    return mm_copy_out(t->mm, out, &sx, sizeof(sx), 0);
 }
 
 long sys_ioctl(struct task *t, const struct syscall_args *a)

@@ -8,6 +8,8 @@
 #include "sentry/kernel/task.h"
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/handlers.h"
+#include "sentry/vfs/fdtable.h"
+#include "sentry/vfs/file.h"
 
 long sys_mmap(struct task *t, const struct syscall_args *a)
 {
@@ -19,11 +21,31 @@ long sys_mmap(struct task *t, const struct syscall_args *a)
     uint64_t off = arg_u64(a, 5);
     if (!page_aligned(off))
         return -EINVAL;
-    if (!(flags & MAP_ANONYMOUS)) {
-        (void)fd;
-        return -ENODEV;  /* file mappings come with the VFS (files issue) */
+    if (flags & MAP_ANONYMOUS)
+        return mm_mmap(t->mm, addr, len, prot, flags);
+    struct file *f = fdtable_get(t->fds, fd);
+    if (!f)
+        return -EBADF;
+    struct mappable *obj = NULL;
+    int maxprot;
+    long ret = vfs_mmap_prepare(f, prot, flags, &obj, &maxprot);
+    if (ret == 0) {
+        if (obj) {
+            ret = mm_mmap_object(t->mm, addr, len, prot, flags, obj, off >> PAGE_SHIFT,
+                                 maxprot);
+            obj->ops->drop(obj);
+        } else {
+            /* /dev/zero and friends: anonymous memory */
+            ret = mm_mmap(t->mm, addr, len, prot, flags | MAP_ANONYMOUS);
+        }
     }
-    return mm_mmap(t->mm, addr, len, prot, flags);
+    file_put(f);
+    return ret;
+}
+
+long sys_msync(struct task *t, const struct syscall_args *a)
+{
+    return mm_msync(t->mm, arg_u64(a, 0), arg_u64(a, 1), arg_int(a, 2));
 }
 
 long sys_munmap(struct task *t, const struct syscall_args *a)

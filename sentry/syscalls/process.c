@@ -18,6 +18,7 @@
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/handlers.h"
 #include "sentry/vfs/fdtable.h"
+#include "sentry/vfs/vfs.h"
 
 /* The clone flags the sandbox implements (with CSIGNAL, the exit signal). */
 #define CLONE_SUPPORTED (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | \
@@ -113,6 +114,16 @@ static long do_clone(struct task *t, const struct clone_req *req)
             goto fail_mm;
         }
     }
+    if (flags & CLONE_FS) {
+        __atomic_add_fetch(&t->fs->refs, 1, __ATOMIC_RELAXED);
+        c->fs = t->fs;
+    } else {
+        c->fs = fs_context_copy(t->fs);
+        if (!c->fs) {
+            ret = -ENOMEM;
+            goto fail_fds;
+        }
+    }
 
     pthread_mutex_lock(&g_kernel.mu);
     if (t->tg->exiting) {
@@ -169,6 +180,7 @@ static long do_clone(struct task *t, const struct clone_req *req)
     return tid;
 
 fail_fds:
+    fs_context_put(c->fs);
     fdtable_put(c->fds);
 fail_mm:
     if (c->mm)

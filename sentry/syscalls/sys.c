@@ -118,18 +118,6 @@ long sys_sysinfo(struct task *t, const struct syscall_args *a)
     return mm_copy_out(t->mm, arg_u64(a, 0), &si, sizeof(si), 0);
 }
 
-long sys_getcwd(struct task *t, const struct syscall_args *a)
-{
-    uint64_t buf = arg_u64(a, 0);
-    size_t size = arg_size(a, 1);
-    size_t len = strlen(g_kernel.cwd) + 1;
-    if (size < len)
-        return -ERANGE;
-    if (mm_copy_out(t->mm, buf, g_kernel.cwd, len, 0) < 0)
-        return -EFAULT;
-    return (long)len;
-}
-
 long sys_umask(struct task *t, const struct syscall_args *a)
 {
     uint32_t old = t->umask;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util.h"
 #include "sentry/vfs/file.h"
 
 struct fdtable *fdtable_create(void)
@@ -156,6 +157,64 @@ struct fdtable *fdtable_dup(struct fdtable *t)
             n->cloexec[i] = t->cloexec[i];
         }
     }
+    pthread_mutex_unlock(&t->mu);
+    return n;
+}
+
+int fdtable_close_range(struct fdtable *t, unsigned first, unsigned last, int cloexec_only)
+{
+    for (;;) {
+        struct file *f = NULL;
+        pthread_mutex_lock(&t->mu);
+        unsigned end = MIN(last, (unsigned)t->size - 1);
+        if (t->size == 0)
+            end = 0;
+        for (unsigned fd = first; t->size && fd <= end; fd++) {
+            if (!t->files[fd])
+                continue;
+            if (cloexec_only) {
+                t->cloexec[fd] = 1;
+                continue;
+            }
+            f = t->files[fd];
+            t->files[fd] = NULL;
+            first = fd + 1;
+            break;
+        }
+        pthread_mutex_unlock(&t->mu);
+        if (!f)
+            return 0;
+        file_put(f);   /* one at a time, outside the lock */
+    }
+}
+
+void fdtable_exec(struct fdtable *t)
+{
+    for (;;) {
+        struct file *f = NULL;
+        pthread_mutex_lock(&t->mu);
+        for (int fd = 0; fd < t->size; fd++) {
+            if (t->files[fd] && t->cloexec[fd]) {
+                f = t->files[fd];
+                t->files[fd] = NULL;
+                t->cloexec[fd] = 0;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&t->mu);
+        if (!f)
+            return;
+        file_put(f);
+    }
+}
+
+int fdtable_list(struct fdtable *t, int *fds, int max)
+{
+    int n = 0;
+    pthread_mutex_lock(&t->mu);
+    for (int fd = 0; fd < t->size && n < max; fd++)
+        if (t->files[fd])
+            fds[n++] = fd;
     pthread_mutex_unlock(&t->mu);
     return n;
 }

@@ -35,4 +35,12 @@ int fdtable_close(struct fdtable *t, int fd);
 /* fdtable_cloexec: get (set < 0) or set the close-on-exec flag of fd; -EBADF. */
 int fdtable_cloexec(struct fdtable *t, int fd, int set);
 
+/* fdtable_close_range: close_range(2): closes (or with cloexec_only marks
+ * close-on-exec) every open fd in [first, last]. */
+int fdtable_close_range(struct fdtable *t, unsigned first, unsigned last, int cloexec_only);
+/* fdtable_exec: closes the close-on-exec fds (execve). */
+void fdtable_exec(struct fdtable *t);
+/* fdtable_list: the open fds in order, at most max of them; returns the count. */
+int fdtable_list(struct fdtable *t, int *fds, int max);
+
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lib/util.h"
 
@@ -84,6 +85,17 @@ ssize_t vfs_write(struct file *f, const struct uio *u, const int64_t *off)
     if ((f->flags & O_ACCMODE) == O_RDONLY)
         return -EBADF;
     return do_io(f, f->ops->write, u, off);
+}
+
+int vfs_fstat(struct file *f, struct stat *st)
+{
+    if (f->ops && f->ops->stat) {
+        memset(st, 0, sizeof(*st));
+        return f->ops->stat(f, st);
+    }
+    if (f->inode)
+        return inode_stat(f->inode, st);
+    return -EINVAL;
 }
 
 /* uio_copy: walks the vector from byte skip, copying n bytes each way. */

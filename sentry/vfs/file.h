@@ -93,6 +93,18 @@ void file_put(struct file *f);
 ssize_t vfs_read(struct file *f, const struct uio *u, const int64_t *off);
 ssize_t vfs_write(struct file *f, const struct uio *u, const int64_t *off);
 
+/* vfs_mmap_prepare: checks that f may be mapped with prot and flags (mmap(2)'s
+ * EACCES/ENODEV/EPERM rules) and returns the object to map (a new reference; NULL:
+ * anonymous memory, as for /dev/zero) and the most mprotect may grant later. */
+int vfs_mmap_prepare(struct file *f, int prot, int flags, struct mappable **obj,
+                     int *maxprot);
+/* vfs_kernel_read: reads file bytes at off into Sentry memory through the file's page
+ * cache (the loader's reads). Returns the bytes read (short at end of file). */
+ssize_t vfs_kernel_read(struct file *f, void *buf, size_t n, int64_t off);
+
+/* vfs_fstat: the stat of an open file (its ops->stat, else its inode's). */
+int vfs_fstat(struct file *f, struct stat *st);
+
 /* uio_copy_out/uio_copy_in: copy n bytes between host memory at buf and the vector,
  * starting skip bytes into it. Return the bytes copied (short only at a fault), or
  * -EFAULT if none could be. */
