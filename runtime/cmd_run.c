@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gofer/gofer.h"
 #include "platform/platform.h"
 #include "runtime/cli.h"
 #include "sentry/kernel/kernel.h"
@@ -20,12 +21,18 @@ static void run_usage(FILE *out)
     fprintf(out,
             "usage: sandbox run [FLAGS] PROGRAM [ARGS...]\n"
             "\n"
-            "Runs PROGRAM (a static x86-64 ELF executable, named by its path on the host)\n"
-            "in a new sandbox with this terminal's stdin, stdout and stderr, the current\n"
+            "Runs PROGRAM (an x86-64 ELF executable or #! script, static or dynamically\n"
+            "linked, found inside the sandbox: a path, or a name searched in $PATH) in a\n"
+            "new sandbox with this terminal's stdin, stdout and stderr, the current\n"
             "environment and working directory, and exits with its exit status\n"
-            "(128+N if signal N killed it).\n"
+            "(128+N if signal N killed it; 127 if it cannot be found or started).\n"
+            "\n"
+            "The sandbox's root is the host's / read-only (served by a separate Gofer\n"
+            "process) under an in-memory overlay: the program may write anywhere, and\n"
+            "nothing it writes reaches the host.\n"
             "\n"
             "flags:\n"
+            "  --root=DIR          serve DIR as the root instead of /\n"
             "  --platform=NAME     how guest code runs: %s (default: ptrace)\n"
             "  --strace            print every system call of the guest on stderr\n"
             "  --debug-log=FILE    write the Sentry's debug log to FILE\n"
@@ -55,6 +62,7 @@ int cmd_run(struct global_opts *g, int argc, char **argv)
 {
     (void)g;
     struct boot_config cfg = { .platform = "ptrace", .stdio = { 0, 1, 2 } };
+    const char *root = "/";
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *v;
@@ -74,6 +82,9 @@ int cmd_run(struct global_opts *g, int argc, char **argv)
             }
             cfg.platform = v;
             i += used;
+        } else if ((v = flag_value("--root", argc, argv, i, &used))) {
+            root = v;
+            i += used;
         } else if ((v = flag_value("--debug-log", argc, argv, i, &used))) {
             cfg.debug_log = v;
             i += used;
@@ -87,27 +98,30 @@ int cmd_run(struct global_opts *g, int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *prog = argv[i];
-    int fd = open(prog, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        cli_error("%s: %s", prog, strerror(errno));
-        return EXIT_USAGE;
-    }
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        cli_error("%s: not a regular file", prog);
-        close(fd);
+    if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        cli_error("--root %s: not a directory", root);
         return EXIT_USAGE;
     }
     char cwd[PATH_MAX];
-    cfg.exe_fd = fd;
     cfg.exe_path = prog;
     cfg.argv = argv + i;
     cfg.envp = environ;
-    cfg.cwd = getcwd(cwd, sizeof(cwd)) ? cwd : "/";
+    /* the working directory is kept when the served root is the host's own */
+    cfg.cwd = strcmp(root, "/") == 0 && getcwd(cwd, sizeof(cwd)) ? cwd : "/";
+    cfg.root_readonly = 1;
+    pid_t gofer;
+    int r = gofer_spawn(root, cfg.root_readonly, &cfg.gofer_sock, &gofer);
+    if (r < 0) {
+        cli_error("cannot start the Gofer: %s", strerror(-r));
+        return 126;
+    }
 
     int status = sentry_boot(&cfg);
+    /* the Gofer exits when our end of its socket closes with us (or by PDEATHSIG) */
+    (void)gofer;
     if (status < 0)
-        return 126;  /* could not run it, as a shell says for a program it cannot run */
+        return 127;  /* could not run it, as a shell says for a program it cannot find */
     fflush(stdout);
     if ((status & 0x7f) == 0)
         return (status >> 8) & 0xff;

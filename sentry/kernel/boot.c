@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <limits.h>
 
 #include "lib/log.h"
 #include "lib/util.h"
@@ -21,6 +22,9 @@
 #include "sentry/syscalls/syscall.h"
 #include "sentry/vfs/fdtable.h"
 #include "sentry/vfs/file.h"
+#include "sentry/vfs/vfs.h"
+#include "sentry/kernel/exec.h"
+#include "sentry/kernel/rootfs.h"
 
 struct kernel g_kernel;
 
@@ -43,6 +47,58 @@ static void init_rlimits(struct thread_group *tg)
     tg->rlimits[RLIMIT_NOFILE][0] = 1024;
     tg->rlimits[RLIMIT_NOFILE][1] = MIN(tg->rlimits[RLIMIT_NOFILE][1], FD_MAX_GUEST);
     tg->rlimits[RLIMIT_STACK][0] = STACK_SIZE;
+}
+
+/* set_fs_context: the first process's root is the mount tree's root and its working
+ * directory cwd (or / when cwd does not exist inside the sandbox). */
+static int set_fs_context(struct task *t, const char *cwd)
+{
+    struct path root;
+    vfs_root(&root);
+    t->fs = fs_context_new(&root, &root);
+    path_put(&root);
+    if (!t->fs)
+        return -ENOMEM;
+    struct walk_result w;
+    if (cwd && vfs_walk(t, AT_FDCWD_GUEST, cwd, WALK_FOLLOW | WALK_DIRECTORY, &w) == 0) {
+        struct path old = t->fs->cwd;
+        t->fs->cwd = w.path;
+        path_put(&old);
+    }
+    return 0;
+}
+
+/* find_program: the program's path inside the sandbox: as given when it has a '/',
+ * else the first executable regular file of that name in $PATH (as a shell does). */
+static int find_program(struct task *t, const char *prog, char *const envp[], char *out,
+                        size_t size)
+{
+    if (strchr(prog, '/')) {
+        snprintf(out, size, "%s", prog);
+        return 0;
+    }
+    const char *search = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (int i = 0; envp && envp[i]; i++)
+        if (strncmp(envp[i], "PATH=", 5) == 0)
+            search = envp[i] + 5;
+    int err = -ENOENT;
+    for (const char *p = search;; p++) {
+        const char *e = strchr(p, ':');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        snprintf(out, size, "%.*s%s%s", (int)n, p, n ? "/" : "", prog);
+        struct walk_result w;
+        if (vfs_walk(t, AT_FDCWD_GUEST, out, WALK_FOLLOW, &w) == 0) {
+            struct inode *ino = w.path.d->inode;
+            int ok = S_ISREG(ino->mode) && vfs_permission(&t->cred, ino, MAY_EXEC) == 0;
+            path_put(&w.path);
+            if (ok)
+                return 0;
+            err = -EACCES;
+        }
+        if (!e)
+            return err;
+        p = e;
+    }
 }
 
 /* install_stdio: the guest's fds 0-2 are host files by design (dup'd here). */
@@ -81,7 +137,6 @@ int sentry_boot(const struct boot_config *cfg)
     g_strace = cfg->strace;
     clock_gettime(CLOCK_BOOTTIME, &g_kernel.boot_time);
     strcpy(g_kernel.hostname, "sandbox");
-    snprintf(g_kernel.cwd, sizeof(g_kernel.cwd), "%s", cfg->cwd ? cfg->cwd : "/");
 
     g_plat = plat_find(cfg->platform);
     if (!g_plat) {
@@ -139,16 +194,24 @@ int sentry_boot(const struct boot_config *cfg)
         log_err("cannot set up the guest's stdio");
         return t->fds ? r : -ENOMEM;
     }
-    char err[256] = "";
-    r = loader_load(t, cfg->exe_fd, cfg->exe_path, cfg->argv, cfg->envp, err,
-                    sizeof(err));
-    close(cfg->exe_fd);
-    if (r < 0) {
-        log_err("%s: %s", cfg->exe_path, err);
+    if ((r = rootfs_build(cfg->gofer_sock, cfg->root_readonly)) < 0)
+        return r;
+    if ((r = set_fs_context(t, cfg->cwd)) < 0)
+        return r;
+    char path[PATH_MAX];
+    if ((r = find_program(t, cfg->exe_path, cfg->envp, path, sizeof(path))) < 0) {
+        log_err("%s: %s", cfg->exe_path, strerror(-r));
+        fprintf(stderr, "sandbox: %s: %s\n", cfg->exe_path, strerror(-r));
         return r;
     }
-    if ((r = signal_reset_fpu(t)) < 0)
-        log_warn("cannot reset the guest FPU state: %s", strerror(-r));
+    r = kernel_execve(t, AT_FDCWD_GUEST, path, cfg->argv, cfg->envp, 0);
+    if (r < 0) {
+        log_err("%s: cannot execute: %s", cfg->exe_path, strerror(-r));
+        fprintf(stderr, "sandbox: %s: cannot execute: %s\n", cfg->exe_path, strerror(-r));
+        return r;
+    }
+    if (t->exiting)
+        return task_exit(t);
 
     task_run(t);
     return task_exit(t);

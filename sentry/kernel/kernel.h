@@ -27,7 +27,6 @@ struct kernel {
     int last_tid;                  /* mu */
     struct task *init;             /* the first task (pid 1) */
     char hostname[65];             /* immutable after boot */
-    char cwd[4096];                /* the first process's working directory */
     struct timespec boot_time;     /* CLOCK_BOOTTIME at boot */
 };
 
@@ -36,8 +35,9 @@ extern struct kernel g_kernel;
 /* What the front end hands the Sentry. */
 struct boot_config {
     const char *platform;          /* "ptrace" */
-    int exe_fd;                    /* the program, open for reading (the Sentry owns it) */
-    const char *exe_path;          /* as the user named it: AT_EXECFN */
+    int gofer_sock;                /* the Gofer serving the root (the Sentry's end) */
+    int root_readonly;             /* the served tree is the overlay's read-only lower */
+    const char *exe_path;          /* as the user named it: looked up inside the sandbox */
     char *const *argv;
     char *const *envp;
     int stdio[3];                  /* host fds for the guest's 0, 1, 2 (dup'd here) */

@@ -412,3 +412,18 @@ bad:
     task_fatal_signal(t, SIGSEGV);
     return 0;
 }
+
+void signal_exec_reset(struct task *t)
+{
+    /* the caller is the process's only thread (exec de-threads first) */
+    for (int i = 0; i < GUEST_NSIG; i++) {
+        struct guest_sigaction *a = &t->tg->actions[i];
+        if (a->handler != (uint64_t)(uintptr_t)SIG_IGN)
+            a->handler = (uint64_t)(uintptr_t)SIG_DFL;
+        a->flags = 0;
+        a->restorer = 0;
+        a->mask = 0;
+    }
+    memset(&t->altstack, 0, sizeof(t->altstack));
+    t->altstack.flags = SS_DISABLE;
+}

@@ -45,6 +45,10 @@ long signal_return(struct task *t);
  * the Sentry or the interrupted code left in it shows. 0 or -errno. */
 int signal_reset_fpu(struct task *t);
 
+/* signal_exec_reset: execve's rules: handled signals go back to their default action
+ * (ignored ones stay ignored), the alternate stack is gone; mask and pending stay. */
+void signal_exec_reset(struct task *t);
+
 /* signal_pending_unblocked: true if a signal could be delivered to t now. */
 int signal_pending_unblocked(struct task *t);
 

@@ -171,4 +171,8 @@ SYSCALL_DECL(setrlimit);
 SYSCALL_DECL(sysinfo);
 SYSCALL_DECL(umask);
 
+/* exec.c: program execution */
+SYSCALL_DECL(execve);
+SYSCALL_DECL(execveat);
+
 #endif
