@@ -171,11 +171,12 @@ static const struct cpu_flag cpu_flags[] = {
     {7,0,EBX,30,"avx512bw"},{7,0,EBX,31,"avx512vl"},
     {0xd,1,EAX,0,"xsaveopt"},{0xd,1,EAX,1,"xsavec"},{0xd,1,EAX,2,"xgetbv1"},
     {0xd,1,EAX,3,"xsaves"},
+    {7,1,EAX,4,"avx_vnni"},{7,1,EAX,5,"avx512_bf16"},{6,0,EAX,2,"arat"},
     {7,0,ECX,1,"avx512vbmi"},{7,0,ECX,2,"umip"},{7,0,ECX,3,"pku"},{7,0,ECX,4,"ospke"},
     {7,0,ECX,5,"waitpkg"},{7,0,ECX,6,"avx512_vbmi2"},{7,0,ECX,8,"gfni"},
     {7,0,ECX,9,"vaes"},{7,0,ECX,10,"vpclmulqdq"},{7,0,ECX,11,"avx512_vnni"},
     {7,0,ECX,12,"avx512_bitalg"},{7,0,ECX,13,"tme"},{7,0,ECX,14,"avx512_vpopcntdq"},
-    {7,0,ECX,16,"la57"},{7,0,ECX,22,"rdpid"},{7,0,ECX,24,"bus_lock_detect"},
+    {7,0,ECX,22,"rdpid"},{7,0,ECX,24,"bus_lock_detect"},
     {7,0,ECX,25,"cldemote"},{7,0,ECX,27,"movdiri"},{7,0,ECX,28,"movdir64b"},
     {7,0,ECX,29,"enqcmd"},{7,0,ECX,30,"sgx_lc"},
     {7,0,EDX,2,"avx512_4vnniw"},{7,0,EDX,3,"avx512_4fmaps"},{7,0,EDX,4,"fsrm"},
@@ -227,9 +228,18 @@ static void read_cpu(void)
     while (*n == ' ')
         n++;
     snprintf(cpu.model_name, sizeof(cpu.model_name), "%s", *n ? n : "unknown");
-    /* the base frequency: leaf 0x16, else the "@ 2.30GHz" of the model name */
+    /* the base frequency: leaf 0x16, a hypervisor's timing leaf (TSC kHz), else
+     * the "@ 2.30GHz" of the model name */
     cpuid(0x16, 0, r);
     cpu.mhz = r[0] & 0xffff;
+    cpuid(1, 0, r);
+    if (!cpu.mhz && (r[2] >> 31)) {
+        __cpuid(0x40000000, r[0], r[1], r[2], r[3]);
+        if (r[0] >= 0x40000010 && r[0] < 0x40000100) {
+            __cpuid(0x40000010, r[0], r[1], r[2], r[3]);
+            cpu.mhz = r[0] / 1000;
+        }
+    }
     const char *at = strstr(cpu.model_name, "@ ");
     double ghz;
     if (!cpu.mhz && at && sscanf(at + 2, "%lfGHz", &ghz) == 1)
