@@ -62,14 +62,15 @@ int proc_snap_tid(int tgid, int tid, struct proc_snap *s);
 /* proc_snap_release: drops the references s holds. */
 void proc_snap_release(struct proc_snap *s);
 
-/* Per-process file text (procfs_task.c). Return 0 or -errno. */
+/* Per-process file text (procfs_task.c), appended to b. proc_gen_task_file picks
+ * the generator for n and returns 0 or -errno (-ESRCH: the process is gone). */
 void proc_gen_stat(const struct proc_snap *s, struct sbuf *b);
 void proc_gen_status(const struct proc_snap *s, struct sbuf *b);
 void proc_gen_statm(const struct proc_snap *s, struct sbuf *b);
 void proc_gen_limits(const struct proc_snap *s, struct sbuf *b);
 void proc_gen_maps(const struct proc_snap *s, struct sbuf *b);
 int proc_gen_task_file(const struct proc_node *n, struct sbuf *b);
-/* proc_fdtable_flags: the open flags of fd (with O_CLOEXEC) in s's table, or -EBADF. */
+/* proc_fd_flags: the open flags of fd (with O_CLOEXEC) in s's table, or -EBADF. */
 int proc_fd_flags(const struct proc_snap *s, int fd);
 
 /* Magic links (procfs_task.c): exe, cwd, root and fd/N. */
