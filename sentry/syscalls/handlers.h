@@ -24,6 +24,10 @@ SYSCALL_DECL(dup);
 SYSCALL_DECL(dup2);
 SYSCALL_DECL(dup3);
 
+/* pipe.c: anonymous pipes */
+SYSCALL_DECL(pipe);
+SYSCALL_DECL(pipe2);
+
 /* mm.c: address space */
 SYSCALL_DECL(mmap);
 SYSCALL_DECL(munmap);
