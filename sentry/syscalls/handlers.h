@@ -28,6 +28,10 @@ SYSCALL_DECL(dup3);
 SYSCALL_DECL(pipe);
 SYSCALL_DECL(pipe2);
 
+/* eventfd.c: eventfds */
+SYSCALL_DECL(eventfd);
+SYSCALL_DECL(eventfd2);
+
 /* mm.c: address space */
 SYSCALL_DECL(mmap);
 SYSCALL_DECL(munmap);
