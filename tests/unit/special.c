@@ -1,5 +1,6 @@
-/* Character devices and the uio paths of pipes, on a real memory file and an mm with
- * a do-nothing platform (no tasks: only non-blocking calls are made). */
+/* The special files of sentry/fs through guest memory: character devices, the uio
+ * paths of pipes, FIFO opens. A real memory file and an mm on a do-nothing platform;
+ * there are no tasks, so only calls that cannot block are made. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +67,7 @@ static void setup(void)
 
 TestSuite(devices, .init = setup);
 TestSuite(pipe_uio, .init = setup);
+TestSuite(fifo, .init = setup);
 
 static struct guest_iovec g_iov;
 static struct uio one_uio(uint64_t addr, size_t len)
@@ -228,4 +230,56 @@ Test(pipe_uio, hup_after_writer)
     struct uio u = one_uio(g_buf, 10);
     cr_assert_eq(vfs_read(p[0], &u, NULL), 0, "EOF");
     file_put(p[0]);
+}
+
+/* ---- FIFOs ---- */
+
+static struct file *fifo_file(struct inode *ino, int flags, int *err)
+{
+    struct file *f = file_alloc(NULL, (unsigned)flags, NULL);
+    cr_assert_not_null(f);
+    inode_get(ino);
+    f->inode = ino;
+    *err = fifo_open(NULL, ino, f, flags);
+    return f;
+}
+
+Test(fifo, nonblocking_open_rules)
+{
+    struct inode *ino = inode_new(NULL, NULL, 7, S_IFIFO | 0644);
+    cr_assert_not_null(ino);
+    int err;
+    /* a writer with no reader: ENXIO, and no pipe is left behind */
+    struct file *w = fifo_file(ino, O_WRONLY | O_NONBLOCK, &err);
+    cr_assert_eq(err, -ENXIO);
+    cr_assert_null(ino->fifo);
+    file_put(w);
+    /* a non-blocking reader opens at once; then a writer can */
+    struct file *r = fifo_file(ino, O_RDONLY | O_NONBLOCK, &err);
+    cr_assert_eq(err, 0);
+    cr_assert_not_null(ino->fifo);
+    cr_assert_eq(pipe_poll(r), 0, "no POLLHUP before any writer");
+    w = fifo_file(ino, O_WRONLY | O_NONBLOCK, &err);
+    cr_assert_eq(err, 0);
+    const char msg[] = "fifo";
+    cr_assert_eq(mm_copy_out(g_mm, g_buf, msg, sizeof(msg), 0), 0);
+    struct uio u = one_uio(g_buf, sizeof(msg));
+    cr_assert_eq(vfs_write(w, &u, NULL), (ssize_t)sizeof(msg));
+    u = one_uio(g_buf + PAGE_SIZE, 100);
+    cr_assert_eq(vfs_read(r, &u, NULL), (ssize_t)sizeof(msg));
+    file_put(w);
+    cr_assert_eq(pipe_poll(r), POLLHUP, "the writer came and went");
+    cr_assert_eq(vfs_read(r, &u, NULL), 0);
+    file_put(r);
+    /* the last end gone: the pipe is freed, the next open starts afresh */
+    cr_assert_null(ino->fifo);
+    /* O_RDWR never waits */
+    struct file *rw = fifo_file(ino, O_RDWR, &err);
+    cr_assert_eq(err, 0);
+    cr_assert_eq(pipe_poll(rw), POLLOUT | POLLWRNORM);
+    file_put(rw);
+    cr_assert_null(ino->fifo);
+    struct stat st;
+    cr_assert_eq(inode_stat(ino, &st), 0);
+    inode_put(ino);
 }
