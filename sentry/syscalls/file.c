@@ -203,8 +203,14 @@ long sys_fcntl(struct task *t, const struct syscall_args *a)
         pthread_mutex_unlock(&f->pos_mu);
         ret = 0;
         break;
+    case F_SETPIPE_SZ:
+    case F_GETPIPE_SZ:
+        /* Linux: EBADF when the file is not a pipe */
+        ret = f->ops->fcntl ? f->ops->fcntl(f, cmd, arg) : -EBADF;
+        break;
     default:
-        ret = -EINVAL;
+        /* commands the file type owns (file_ops.fcntl) */
+        ret = f->ops->fcntl ? f->ops->fcntl(f, cmd, arg) : -EINVAL;
     }
     file_put(f);
     return ret;

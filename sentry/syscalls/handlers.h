@@ -89,6 +89,13 @@ SYSCALL_DECL(close_range);
 SYSCALL_DECL(getcwd);
 SYSCALL_DECL(newfstatat);
 SYSCALL_DECL(statx);
+/* pipe.c: anonymous pipes */
+SYSCALL_DECL(pipe);
+SYSCALL_DECL(pipe2);
+
+/* eventfd.c: eventfds */
+SYSCALL_DECL(eventfd);
+SYSCALL_DECL(eventfd2);
 
 /* mm.c: address space */
 SYSCALL_DECL(mmap);
