@@ -47,6 +47,24 @@ static inline const char *errno_name(int e)
     case ERANGE: return "ERANGE";
     case ENOSYS: return "ENOSYS";
     case EOVERFLOW: return "EOVERFLOW";
+    case EISDIR: return "EISDIR";
+    case ELOOP: return "ELOOP";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case EXDEV: return "EXDEV";
+    case EROFS: return "EROFS";
+    case ENXIO: return "ENXIO";
+    case EPIPE: return "EPIPE";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EMFILE: return "EMFILE";
+    case ENODATA: return "ENODATA";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case E2BIG: return "E2BIG";
+    case ENOEXEC: return "ENOEXEC";
+    case ECHILD: return "ECHILD";
+    case ENOSPC: return "ENOSPC";
+    case EMLINK: return "EMLINK";
+    case ENODEV: return "ENODEV";
+    case ETXTBSY: return "ETXTBSY";
     default: return "E?";
     }
 }
