@@ -235,6 +235,8 @@ int goferfs_open_file(struct inode *ino, struct file *f, int flags)
 {
     switch (ino->mode & S_IFMT) {
     case S_IFDIR:
+        if ((flags & O_ACCMODE) != O_RDONLY)
+            return -EISDIR;
         f->ops = &g_dir_ops;
         f->priv = NULL;
         f->seekable = 1;
