@@ -759,6 +759,17 @@ Test(goferfs, malformed_requests)
     cr_assert_eq(rp.err, EINVAL);
     cr_assert_eq(rp.tag, 77);
 
+    /* names the encoder would not send, hand-made: "..", "a/" */
+    rq = (struct gp_req){ .type = GP_WALK, .tag = 78, .fid = 1, .name = "ab" };
+    len = gp_encode_req(&rq, out, sizeof(out));
+    memcpy(out + len - 3, "..", 2);
+    cr_assert_eq(raw_call(sock, out, (size_t)len, &rp, buf, &fd), 0);
+    cr_assert_eq(rp.err, EINVAL);
+    cr_assert_eq(rp.tag, 78);
+    memcpy(out + len - 3, "a/", 2);
+    cr_assert_eq(raw_call(sock, out, (size_t)len, &rp, buf, &fd), 0);
+    cr_assert_eq(rp.err, EINVAL);
+
     /* too big for any message */
     unsigned char *big = calloc(1, GP_MAX_MSG + 100);
     uint32_t sz = GP_MAX_MSG + 100;
