@@ -49,6 +49,7 @@ static const struct {
     { SCMP_SYS(madvise), "free" },
     { SCMP_SYS(write), "error messages on stderr" },
     { SCMP_SYS(rt_sigreturn), "signal return" },
+    { SCMP_SYS(sigaltstack), "ASan builds query it before any noreturn call (exit)" },
     { SCMP_SYS(exit), "exit" },
     { SCMP_SYS(exit_group), "exit when the Sentry is gone" },
 };
