@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -21,7 +22,10 @@
 #include "gofer/gofer.h"
 #include "gofer/proto.h"
 #include "lib/util.h"
+#include "platform/platform.h"
 #include "sentry/fs/goferfs.h"
+#include "sentry/mm/memfile.h"
+#include "sentry/mm/mm.h"
 #include "sentry/vfs/file.h"
 #include "sentry/vfs/vfs.h"
 
@@ -638,6 +642,88 @@ Test(goferfs, open_write)
     cr_assert_eq(inode_stat(n, &st), 0);
     cr_assert_eq(st.st_size, 4, "refreshed after our write");
     inode_put(n);
+}
+
+/* ---- read and write through guest memory (an mm on a platform that maps nothing) */
+
+static char g_fake_as[8];
+static struct plat_as *fake_as_create(int *err) { (void)err; return (struct plat_as *)g_fake_as; }
+static void fake_as_destroy(struct plat_as *as) { (void)as; }
+static int fake_map(struct plat_as *as, gva_t va, uint64_t len, int prot, uint64_t off)
+{
+    (void)as; (void)va; (void)len; (void)prot; (void)off;
+    return 0;
+}
+static int fake_unmap(struct plat_as *as, gva_t va, uint64_t len)
+{
+    (void)as; (void)va; (void)len;
+    return 0;
+}
+static int fake_protect(struct plat_as *as, gva_t va, uint64_t len, int prot)
+{
+    (void)as; (void)va; (void)len; (void)prot;
+    return 0;
+}
+static int fake_reserved(uint64_t va, uint64_t len) { (void)va; (void)len; return 0; }
+static const struct platform_ops g_fake_plat = {
+    .name = "fake", .as_create = fake_as_create, .as_destroy = fake_as_destroy,
+    .map = fake_map, .unmap = fake_unmap, .protect = fake_protect,
+    .user_max = 0x7ffffffff000ULL, .reserved = fake_reserved,
+};
+
+Test(goferfs, read_write_guest_memory)
+{
+    g_plat = &g_fake_plat;
+    cr_assert_eq(memfile_init(1ULL << 28), 0);
+    int err;
+    struct mm *mm = mm_create(&err);
+    cr_assert_not_null(mm, "%d", err);
+    int64_t addr = mm_mmap(mm, 0, 3 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS);
+    cr_assert_gt(addr, 0);
+
+    /* read "big" (a page and 100 bytes) into two guest iovecs */
+    struct inode *big = lookup(g_root, "big");
+    struct file *f = open_file(big, O_RDWR, &err);
+    cr_assert_not_null(f, "%d", err);
+    struct guest_iovec iov[2] = { { { (uint64_t)addr }, 10 },
+                                  { { (uint64_t)addr + PAGE_SIZE }, 2 * PAGE_SIZE } };
+    struct uio u = { mm, iov, 2, 10 + 2 * PAGE_SIZE };
+    int64_t pos = 0;
+    ssize_t n = f->ops->read(f, &u, &pos);
+    cr_assert_eq(n, (ssize_t)(PAGE_SIZE + 100));
+    cr_assert_eq(pos, (int64_t)(PAGE_SIZE + 100));
+    char got[PAGE_SIZE + 100];
+    cr_assert_eq(mm_copy_in(mm, got, (uint64_t)addr, 10), 0);
+    cr_assert_eq(mm_copy_in(mm, got + 10, (uint64_t)addr + PAGE_SIZE, PAGE_SIZE + 90), 0);
+    for (size_t i = 0; i < sizeof(got); i++)
+        cr_assert_eq(got[i], (char)('a' + i % 26), "byte %zu", i);
+    /* at the end of the file */
+    cr_assert_eq(f->ops->read(f, &u, &pos), 0);
+
+    /* write from guest memory past the end: the file grows, on the host too */
+    cr_assert_eq(mm_copy_out(mm, (uint64_t)addr, "GUEST", 5, 0), 0);
+    struct guest_iovec wiov = { { (uint64_t)addr }, 5 };
+    struct uio w = { mm, &wiov, 1, 5 };
+    pos = 2 * PAGE_SIZE;
+    cr_assert_eq(f->ops->write(f, &w, &pos), 5);
+    cr_assert_eq(pos, (int64_t)(2 * PAGE_SIZE + 5));
+    cr_assert_eq(big->size, (int64_t)(2 * PAGE_SIZE + 5));
+    struct stat h;
+    cr_assert_eq(host_lstat("big", &h), 0);
+    cr_assert_eq(h.st_size, (off_t)(2 * PAGE_SIZE + 5));
+    /* O_APPEND: at the host file's end, whatever the position */
+    f->flags |= O_APPEND;
+    pos = 0;
+    cr_assert_eq(f->ops->write(f, &w, &pos), 5);
+    cr_assert_eq(pos, (int64_t)(2 * PAGE_SIZE + 10));
+    /* a bad guest address */
+    struct guest_iovec bad = { { 0x1000 }, 5 };
+    struct uio b = { mm, &bad, 1, 5 };
+    cr_assert_eq(f->ops->read(f, &b, &pos), -EFAULT);
+    close_file(f);
+    inode_put(big);
+    mm_put(mm);
 }
 
 /* ---- read-only ---- */
