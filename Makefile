@@ -10,7 +10,7 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 override CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -I. -fno-strict-aliasing \
            -fno-omit-frame-pointer -MMD -MP
-LDLIBS  := -lpthread
+LDLIBS  := -lpthread -lseccomp -luring
 
 B := build
 
@@ -93,7 +93,7 @@ test: deps
 asan:
 	@$(MAKE) --no-print-directory B=build/asan \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	    LDLIBS="-lpthread -fsanitize=address,undefined" all
+	    LDLIBS="-lpthread -lseccomp -luring -fsanitize=address,undefined" all
 
 bench: deps
 	@$(MAKE) --no-print-directory all

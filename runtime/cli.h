@@ -14,6 +14,9 @@ struct global_opts {
 /* cmd_run: `sandbox run [flags] PROGRAM [ARGS...]`. */
 int cmd_run(struct global_opts *g, int argc, char **argv);
 
+/* cmd_gofer: `sandbox gofer --root DIR --fd N [--readonly]` (started by gofer_spawn). */
+int cmd_gofer(struct global_opts *g, int argc, char **argv);
+
 /* cli_error: prints "sandbox: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

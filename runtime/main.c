@@ -11,6 +11,7 @@ static const struct command {
     const char *help;
 } g_commands[] = {
     { "run", cmd_run, "run a program in a new sandbox" },
+    { "gofer", cmd_gofer, "serve a host directory to a Sentry (internal)" },
 };
 
 void cli_error(const char *fmt, ...)

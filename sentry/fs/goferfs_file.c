@@ -1,0 +1,264 @@
+/* goferfs: open files. A regular file is the host fd the Gofer hands over on OPEN;
+ * data moves between it and pinned guest pages with preadv/pwritev, without a bounce
+ * buffer and without the Gofer. A directory is read with GETDENTS, the file position
+ * being the Gofer's cookie. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "lib/util.h"
+#include "platform/platform.h"
+#include "sentry/fs/goferfs.h"
+#include "sentry/fs/goferfs_impl.h"
+#include "sentry/mm/mm.h"
+#include "sentry/mm/pagecache.h"
+#include "sentry/vfs/file.h"
+
+struct gofer_file {
+    int fd;   /* the host fd, opened by the Gofer for this open file */
+};
+
+static const struct file_ops g_reg_ops, g_dir_ops;
+
+int goferfs_file_host_fd(struct file *f)
+{
+    if (f->ops != &g_reg_ops)
+        return -1;
+    return ((struct gofer_file *)f->priv)->fd;
+}
+
+/* transfer: moves the vector to or from the host fd at *pos through pinned guest
+ * pages (the pattern of hostfd.c). */
+static ssize_t transfer(int fd, const struct uio *u, int64_t *pos, int to_guest)
+{
+    size_t done = 0;
+    for (int i = 0; i < u->iovcnt && done < u->size; i++) {
+        size_t want = u->iov[i].len;
+        if (want > u->size - done)
+            want = u->size - done;
+        size_t at = 0;
+        while (at < want) {
+            struct mm_io io;
+            long got = mm_io_acquire(u->mm, u->iov[i].base.v + at, want - at,
+                                     to_guest ? FAULT_WRITE : FAULT_READ, &io);
+            if (got < 0)
+                return done ? (ssize_t)done : -EFAULT;
+            ssize_t n = to_guest ? preadv(fd, io.iov, io.n, *pos)
+                                 : pwritev(fd, io.iov, io.n, *pos);
+            int e = errno;
+            mm_io_release(&io);
+            if (n < 0 && e == EINTR)
+                continue;
+            if (n < 0)
+                return done ? (ssize_t)done : -e;
+            *pos += n;
+            done += (size_t)n;
+            at += (size_t)n;
+            if ((size_t)n < (size_t)got)
+                return (ssize_t)done;  /* short: end of file, or the disk is full */
+        }
+    }
+    return (ssize_t)done;
+}
+
+static ssize_t reg_read(struct file *f, const struct uio *u, int64_t *pos)
+{
+    int64_t p = pos ? *pos : f->pos;
+    ssize_t n = transfer(((struct gofer_file *)f->priv)->fd, u, &p, 1);
+    if (pos)
+        *pos = p;
+    return n;
+}
+
+/* drop_cached: pages of [from, to) in the page cache no longer match the file. */
+static void drop_cached(struct inode *ino, int64_t from, int64_t to)
+{
+    struct pagecache *pc = __atomic_load_n(&ino->cache, __ATOMIC_ACQUIRE);
+    if (!pc || to <= from)
+        return;
+    for (uint64_t i = (uint64_t)from / PAGE_SIZE; i <= (uint64_t)(to - 1) / PAGE_SIZE; i++)
+        pc_drop(pc, i);
+}
+
+static ssize_t reg_write(struct file *f, const struct uio *u, int64_t *pos)
+{
+    struct inode *ino = f->inode;
+    int fd = ((struct gofer_file *)f->priv)->fd;
+    int64_t p = pos ? *pos : f->pos;
+    if (f->flags & O_APPEND) {
+        /* the host fd is never O_APPEND (pwritev would ignore our offset), so append
+         * means: at the host file's current end */
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+            return -errno;
+        p = st.st_size;
+    }
+    int64_t start = p;
+    ssize_t n = transfer(fd, u, &p, 0);
+    if (n > 0) {
+        pthread_mutex_lock(&ino->mu);
+        if (p > ino->size)
+            ino->size = p;
+        pthread_mutex_unlock(&ino->mu);
+        inode_touch(ino, ATTR_MTIME | ATTR_CTIME);
+        goferfs_mark_stale(ino);   /* blocks, exact times: from the host next stat */
+        drop_cached(ino, start, p);
+    }
+    if (pos)
+        *pos = p;
+    return n;
+}
+
+static int file_stat(struct file *f, struct stat *st)
+{
+    return inode_stat(f->inode, st);
+}
+
+static int64_t reg_llseek(struct file *f, int64_t off, int whence)
+{
+    int64_t base;
+    switch (whence) {
+    case SEEK_SET:
+        base = 0;
+        break;
+    case SEEK_CUR:
+        base = f->pos;
+        break;
+    case SEEK_END: {
+        int err = f->inode->ops->getattr(f->inode);
+        if (err < 0)
+            return err;
+        pthread_mutex_lock(&f->inode->mu);
+        base = f->inode->size;
+        pthread_mutex_unlock(&f->inode->mu);
+        break;
+    }
+    case SEEK_DATA:
+    case SEEK_HOLE: {
+        /* only the host knows where its holes are */
+        off_t r = lseek(((struct gofer_file *)f->priv)->fd, off, whence);
+        if (r < 0)
+            return -errno;
+        return f->pos = r;
+    }
+    default:
+        return -EINVAL;
+    }
+    if ((off > 0 && base > INT64_MAX - off) || base + off < 0)
+        return -EINVAL;
+    return f->pos = base + off;
+}
+
+static int file_fsync(struct file *f, int datasync)
+{
+    return goferfs_fsync(f->inode, datasync);
+}
+
+static void reg_release(struct file *f)
+{
+    struct gofer_file *gf = f->priv;
+    close(gf->fd);
+    free(gf);
+}
+
+static const struct file_ops g_reg_ops = {
+    .read = reg_read,
+    .write = reg_write,
+    .stat = file_stat,
+    .llseek = reg_llseek,
+    .fsync = file_fsync,
+    .release = reg_release,
+};
+
+/* ---- directories ---- */
+
+static int dir_iterate(struct file *f, struct dir_emit *e)
+{
+    struct inode *dir = f->inode;
+    struct goferfs_sb *s = gsb(dir);
+    char *pkt = malloc(GP_MAX_MSG);
+    if (!pkt)
+        return -ENOMEM;
+    int err = 0;
+    for (;;) {
+        struct gp_req rq = { .type = GP_GETDENTS, .fid = gino(dir)->fid,
+                             .offset = (uint64_t)f->pos };
+        struct gp_reply rp;
+        err = gc_call(s->client, &rq, &rp, pkt, NULL);
+        if (err < 0 || rp.ndents == 0)
+            break;
+        for (uint32_t i = 0; i < rp.ndents; i++) {
+            const struct gp_dirent *d = &rp.dents[i];
+            uint64_t ino = d->ino;
+            /* the root's ".." is outside the tree: show the root itself, as Linux
+             * does at a mount's root */
+            if (gino(dir)->fid == s->root_fid && d->namelen == 2 && !memcmp(d->name, "..", 2))
+                ino = dir->ino;
+            if (e->emit(e, d->name, d->namelen, ino, d->type, (int64_t)d->next))
+                goto out;
+            f->pos = (int64_t)d->next;
+        }
+    }
+out:
+    free(pkt);
+    return err;
+}
+
+static int64_t dir_llseek(struct file *f, int64_t off, int whence)
+{
+    /* positions are the host's cookies: only ones we handed out mean anything */
+    if (whence == SEEK_SET && off >= 0)
+        return f->pos = off;
+    if (whence == SEEK_CUR && off == 0)
+        return f->pos;
+    return -EINVAL;
+}
+
+static const struct file_ops g_dir_ops = {
+    .stat = file_stat,
+    .llseek = dir_llseek,
+    .iterate = dir_iterate,
+    .fsync = file_fsync,
+};
+
+/* Open flags passed on to the host. Not O_TRUNC (the VFS truncates with setattr),
+ * not O_APPEND (see reg_write), not O_NONBLOCK or O_DIRECT (status flags the guest
+ * may change later with fcntl; the host fd keeps its own). */
+#define HOST_OPEN_FLAGS (O_ACCMODE | O_DSYNC | O_SYNC)
+
+int goferfs_open_file(struct inode *ino, struct file *f, int flags)
+{
+    switch (ino->mode & S_IFMT) {
+    case S_IFDIR:
+        if ((flags & O_ACCMODE) != O_RDONLY)
+            return -EISDIR;
+        f->ops = &g_dir_ops;
+        f->priv = NULL;
+        f->seekable = 1;
+        return 0;
+    case S_IFREG:
+        break;
+    case S_IFLNK:
+        return -ELOOP;
+    default:
+        return -ENXIO;   /* FIFOs and sockets are the VFS's, devices are not served */
+    }
+    struct gofer_file *gf = malloc(sizeof(*gf));
+    if (!gf)
+        return -ENOMEM;
+    gf->fd = goferfs_open_host(ino, flags & HOST_OPEN_FLAGS);
+    if (gf->fd < 0) {
+        int err = gf->fd;
+        free(gf);
+        return err;
+    }
+    f->ops = &g_reg_ops;
+    f->priv = gf;
+    f->seekable = 1;
+    return 0;
+}
