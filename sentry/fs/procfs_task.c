@@ -357,23 +357,16 @@ void proc_gen_maps(const struct proc_snap *s, struct sbuf *b)
                   (v->prot & PROT_READ) ? 'r' : '-', (v->prot & PROT_WRITE) ? 'w' : '-',
                   (v->prot & PROT_EXEC) ? 'x' : '-', (v->flags & VMA_SHARED) ? 's' : 'p',
                   (unsigned long long)(v->obj ? v->pgoff << PAGE_SHIFT : 0));
-        /* describe gives "dev ino path"; the path column is padded as Linux pads it */
         const char *name = NULL;
-        if (v->obj && v->obj->ops->describe &&
-            v->obj->ops->describe(v->obj, desc, sizeof(desc)) >= 0) {
-            desc[sizeof(desc) - 1] = '\0';
-            char *sp1 = strchr(desc, ' ');
-            char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-            if (sp2) {
-                *sp2 = '\0';
-                name = sp2 + 1;
-            }
-            sb_printf(b, "%s ", desc);
-        } else {
-            sb_printf(b, "00:00 0 ");
+        uint64_t dev = 0, ino = 0;
+        desc[0] = '\0';
+        if (v->obj && v->obj->ops->describe) {
+            v->obj->ops->describe(v->obj, &dev, &ino, desc, sizeof(desc));
+            name = desc;
         }
+        sb_printf(b, "%02x:%02x %llu ", major(dev), minor(dev), (unsigned long long)ino);
         if (!name && !v->obj)
-            name = (v->flags & VMA_STACK) ? "[stack]" : (v->flags & VMA_HEAP) ? "[heap]" : NULL;
+            name = (v->flags & (VMA_STACK | VMA_GROWSDOWN)) ? "[stack]" : (v->flags & VMA_HEAP) ? "[heap]" : NULL;
         if (name && *name) {
             sb_pad(b, line, 72);   /* 25 + 6 * sizeof(void *) - 1 */
             sb_printf(b, " %s", name);

@@ -1,6 +1,6 @@
 /* Building the mount tree at boot (see rootfs.h). The root is what runsc gives `do`:
  * the served tree read-only under an in-memory overlay, so the guest may write
- * anywhere and nothing reaches the host. /dev is a tmpfs holding the device nodes the
+ * anywhere (/tmp included, which shows the host's files) and nothing reaches the host. /dev is a tmpfs holding the device nodes the
  * Sentry implements; /proc and /sys are the Sentry's own. */
 #include "sentry/kernel/rootfs.h"
 
@@ -14,9 +14,7 @@
 #include "sentry/fs/goferfs.h"
 #include "sentry/fs/overlay.h"
 #include "sentry/fs/procfs.h"
-#include "sentry/fs/sysfs.h"
 #include "sentry/fs/tmpfs.h"
-#include "sentry/vfs/dcache.h"
 #include "sentry/vfs/vfs.h"
 
 /* child_dir: the directory name under p, created (0755) in the root overlay when the
@@ -38,8 +36,8 @@ static int child_dir(const struct path *p, const char *name, struct path *out)
     return vfs_lookup_child(p, name, out);
 }
 
-/* mount_on: mounts (sb, root) at /name. */
-static int mount_on(const struct path *root, const char *name, struct superblock *sb,
+/* mount_fs: mounts (sb, root) at /name. */
+static int mount_fs(const struct path *root, const char *name, struct superblock *sb,
                     struct inode *fsroot, unsigned flags, const char *source)
 {
     struct path at;
@@ -120,18 +118,15 @@ int rootfs_build(int gofer_sock, int readonly)
     struct superblock *sb;
     if (!(sb = tmpfs_new("tmpfs", S_IFDIR | 0755, 0, 0, &fsroot, &err)) ||
         (err = populate_dev(fsroot)) < 0 ||
-        (err = mount_on(&rp, "dev", sb, fsroot, MNT_NOSUID, "tmpfs")) < 0)
+        (err = mount_fs(&rp, "dev", sb, fsroot, MNT_NOSUID, "tmpfs")) < 0)
         goto out;
     if (!(sb = procfs_new(&fsroot, &err)) ||
-        (err = mount_on(&rp, "proc", sb, fsroot, MNT_NOSUID | MNT_NODEV | MNT_NOEXEC,
+        (err = mount_fs(&rp, "proc", sb, fsroot, MNT_NOSUID | MNT_NODEV | MNT_NOEXEC,
                         "proc")) < 0)
         goto out;
     if (!(sb = sysfs_new(&fsroot, &err)) ||
-        (err = mount_on(&rp, "sys", sb, fsroot, MNT_NOSUID | MNT_NODEV | MNT_NOEXEC,
+        (err = mount_fs(&rp, "sys", sb, fsroot, MNT_NOSUID | MNT_NODEV | MNT_NOEXEC,
                         "sysfs")) < 0)
-        goto out;
-    if (!(sb = tmpfs_new("tmpfs", S_IFDIR | 01777, 0, 0, &fsroot, &err)) ||
-        (err = mount_on(&rp, "tmp", sb, fsroot, MNT_NOSUID | MNT_NODEV, "tmpfs")) < 0)
         goto out;
     {
         struct path dev, shm;

@@ -1,5 +1,5 @@
 /* The sandbox's file system at boot: the root overlay (the Gofer's tree under a
- * tmpfs), and /dev, /proc, /sys, /tmp and /dev/shm mounted on it. */
+ * tmpfs), and /dev, /proc, /sys and /dev/shm mounted on it. */
 #ifndef SENTRY_KERNEL_ROOTFS_H
 #define SENTRY_KERNEL_ROOTFS_H
 

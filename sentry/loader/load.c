@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "lib/util.h"
 #include "sentry/kernel/task.h"
 #include "sentry/loader/elf.h"
@@ -56,11 +57,13 @@ static int load_segment(struct task *t, struct mappable *obj, const struct elf_s
                            PROT_READ | PROT_WRITE | PROT_EXEC);
         if (r < 0)
             return (int)r;
-        /* the bytes after filesz in its last page are bss: zero them */
+        /* the rest of the last file page is bss, and zero to its end as Linux's
+         * padzero leaves it: ld.so's startup allocator hands out that space
+         * assuming it is clear */
         uint64_t tail = vstart + s->filesz;
         if (s->memsz > s->filesz && (tail & (PAGE_SIZE - 1))) {
             static const char zeroes[PAGE_SIZE];
-            size_t n = (size_t)(MIN(file_end, vstart + s->memsz) - tail);
+            size_t n = (size_t)(file_end - tail);
             if (mm_copy_out(t->mm, tail, zeroes, n, 1) < 0)
                 return -EFAULT;
         }
@@ -217,7 +220,7 @@ int loader_load(struct task *t, struct file *exe, struct file *interp,
     uint64_t entry = info.entry + bias, interp_base = 0;
     if (info.has_interp) {
         struct elf_info ii;
-        uint64_t ibias;
+        uint64_t ibias = 0;
         char ierr[200];
         if ((ret = load_interp(t, interp, &ii, &ibias, ierr, sizeof(ierr))) < 0) {
             snprintf(err, errlen, "interpreter: %s", ierr);
@@ -225,6 +228,8 @@ int loader_load(struct task *t, struct file *exe, struct file *interp,
         }
         interp_base = ii.min_vaddr + ibias;
         entry = ii.entry + ibias;
+        log_debug("interpreter at %#llx, entry %#llx", (unsigned long long)interp_base,
+                  (unsigned long long)entry);
     }
 
     uint64_t phdr = info.phdr_vaddr ? info.phdr_vaddr + bias
