@@ -118,6 +118,15 @@ void ovl_refresh(struct inode *ino)
     struct stat st;
     if (inode_stat(real, &st) < 0)
         return;
+    /* a merged directory shows the served tree's size and link count: the upper's
+     * are the in-memory directory's own, which the guest never made */
+    struct inode *lower = ON(ino)->lower;
+    struct stat lst;
+    if (S_ISDIR(st.st_mode) && lower && lower != real && inode_stat(lower, &lst) == 0) {
+        st.st_size = lst.st_size;
+        st.st_nlink = lst.st_nlink;
+        st.st_blocks = lst.st_blocks;
+    }
     pthread_mutex_lock(&ino->mu);
     ino->mode = (ino->mode & S_IFMT) | (st.st_mode & 07777);
     ino->uid = st.st_uid;
@@ -259,6 +268,18 @@ struct superblock *overlay_new(struct inode *upper_root, struct inode *lower_roo
     inode_get(upper_root);
     inode_get(lower_root);
     /* the root's pair of references for the node */
+    /* the root starts out looking like the served tree's root */
+    struct stat lst;
+    if (inode_stat(lower_root, &lst) == 0) {
+        pthread_mutex_lock(&upper_root->mu);
+        upper_root->mode = S_IFDIR | (lst.st_mode & 07777);
+        upper_root->uid = lst.st_uid;
+        upper_root->gid = lst.st_gid;
+        upper_root->atime = lst.st_atim;
+        upper_root->mtime = lst.st_mtim;
+        upper_root->ctime = lst.st_ctim;
+        pthread_mutex_unlock(&upper_root->mu);
+    }
     inode_get(upper_root);
     inode_get(lower_root);
     int e = ovl_get_inode(sb, NULL, "/", upper_root, lower_root, root);

@@ -154,6 +154,8 @@ long sys_lseek(struct task *t, const struct syscall_args *a)
     else {
         pthread_mutex_lock(&f->pos_mu);
         ret = f->ops->llseek(f, off, whence);
+        if (ret >= 0)
+            f->pos = ret;   /* the callback computes; the position is the file's */
         pthread_mutex_unlock(&f->pos_mu);
     }
     file_put(f);

@@ -23,4 +23,9 @@ struct mount *mount_on(struct mount *m, struct dentry *d);
 /* vfs_lookup_locked: see namei.c (dir's dir_mu held by the caller). */
 int vfs_lookup_locked(struct dentry *dir, const char *name, struct dentry **out);
 
+/* vfs_walk_from: vfs_walk starting at from (when not NULL and path is relative)
+ * instead of dirfd: for following a symlink's text from its directory. */
+int vfs_walk_from(struct task *t, int dirfd, const struct path *from, const char *path,
+                  unsigned flags, struct walk_result *out);
+
 #endif

@@ -43,7 +43,8 @@ struct file_ops {
     int (*stat)(struct file *f, struct stat *st);
     /* ioctl: cmd on the file with the raw argument; copies through t's memory. */
     long (*ioctl)(struct file *f, struct task *t, unsigned cmd, uint64_t arg);
-    /* llseek: the new position or -errno (NULL: -ESPIPE). pos_mu held. */
+    /* llseek: the new position or -errno (NULL: -ESPIPE). pos_mu held; lseek then
+     * stores the result in f->pos. */
     int64_t (*llseek)(struct file *f, int64_t off, int whence);
     /* release: the last reference is gone; free private state. */
     void (*release)(struct file *f);
@@ -75,7 +76,7 @@ struct file {
     void *priv;                   /* the filesystem's; immutable pointer */
     struct path path;             /* where it was opened; {NULL, NULL} for files with
                                    * no name (pipes, eventfd, stdio host fds) */
-    struct inode *inode;          /* a reference; NULL only for nameless files */
+    struct inode *inode;          /* a reference; NULL only for the stdio host files */
     struct mappable map;          /* how mm sees the file when it is mapped */
 };
 

@@ -249,6 +249,12 @@ static int start_path(struct task *t, int dirfd, const char *path, unsigned flag
 int vfs_walk(struct task *t, int dirfd, const char *path, unsigned flags,
              struct walk_result *out)
 {
+    return vfs_walk_from(t, dirfd, NULL, path, flags, out);
+}
+
+int vfs_walk_from(struct task *t, int dirfd, const struct path *from, const char *path,
+                  unsigned flags, struct walk_result *out)
+{
     memset(out, 0, sizeof(*out));
     size_t plen = strlen(path);
     if (plen == 0 && !(flags & WALK_EMPTY_PATH))
@@ -257,9 +263,14 @@ int vfs_walk(struct task *t, int dirfd, const char *path, unsigned flags,
         return -ENAMETOOLONG;
 
     struct path cur, root;
-    int err = start_path(t, dirfd, path, flags, &cur, &root);
-    if (err < 0)
+    int err;
+    if (from && path[0] != '/') {
+        fs_get_root(t, &root);
+        cur = *from;
+        path_get(&cur);
+    } else if ((err = start_path(t, dirfd, path, flags, &cur, &root)) < 0) {
         return err;
+    }
     if (plen == 0) {
         out->path = cur;
         path_put(&root);

@@ -143,12 +143,16 @@ int vfs_open_path(struct task *t, const struct path *p, int flags, struct file *
     return 0;
 }
 
-/* open_create: O_CREAT: the existing object at path, or a new regular file. */
-static int open_create(struct task *t, int dirfd, const char *path, int flags,
-                       uint32_t mode, unsigned wflags, struct path *out, int *created)
+/* open_create: O_CREAT: the existing object at path, or a new regular file; a
+ * dangling symlink's target is created, as Linux does. from: where a relative path
+ * starts when following a link (NULL: dirfd). */
+static int open_create(struct task *t, int dirfd, const struct path *from,
+                       const char *path, int flags, uint32_t mode, unsigned wflags,
+                       struct path *out, int *created, int links)
 {
     struct walk_result w;
-    int err = vfs_walk(t, dirfd, path, (wflags & ~WALK_FOLLOW) | WALK_PARENT, &w);
+    int err = vfs_walk_from(t, dirfd, from, path, (wflags & ~WALK_FOLLOW) | WALK_PARENT,
+                            &w);
     if (err < 0)
         return err;
     if (w.last_type != LAST_NORM) {
@@ -166,13 +170,31 @@ static int open_create(struct task *t, int dirfd, const char *path, int flags,
             path_put(&w.path);
             return -EEXIST;
         }
-        int is_link = S_ISLNK(d->inode->mode);
+        struct inode *li = d->inode;
+        int is_link = S_ISLNK(li->mode);
+        if (is_link && (wflags & WALK_FOLLOW) && !w.trailing_slash && !li->ops->get_link &&
+            li->ops->readlink) {
+            /* follow the link's text from its directory: it may name a file that
+             * does not exist yet, which O_CREAT then makes */
+            char target[PATH_MAX];
+            int n = li->ops->readlink(li, target, sizeof(target) - 1);
+            d_put(d);
+            if (n <= 0 || links >= SYMLOOP_MAX) {
+                path_put(&w.path);
+                return n < 0 ? n : links >= SYMLOOP_MAX ? -ELOOP : -ENOENT;
+            }
+            target[n] = 0;
+            err = open_create(t, dirfd, &w.path, target, flags, mode, wflags, out, created,
+                              links + 1);
+            path_put(&w.path);
+            return err;
+        }
         d_put(d);
         if (is_link || w.trailing_slash) {
-            /* through a symlink (or "name/"): an ordinary walk decides */
+            /* a magic link (or "name/"): an ordinary walk decides */
             path_put(&w.path);
             struct walk_result w2;
-            err = vfs_walk(t, dirfd, path, wflags, &w2);
+            err = vfs_walk_from(t, dirfd, from, path, wflags, &w2);
             if (err < 0)
                 return err;
             *out = w2.path;
@@ -228,7 +250,7 @@ int vfs_open(struct task *t, int dirfd, const char *path, int flags, uint32_t mo
     if ((flags & O_CREAT) && !(flags & O_PATH)) {
         if (flags & O_DIRECTORY)
             return -EINVAL;
-        err = open_create(t, dirfd, path, flags, mode, wflags, &p, &created);
+        err = open_create(t, dirfd, NULL, path, flags, mode, wflags, &p, &created, 0);
     } else {
         struct walk_result w;
         err = vfs_walk(t, dirfd, path, wflags, &w);

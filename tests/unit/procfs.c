@@ -55,10 +55,13 @@ static int64_t no_page(struct mappable *m, uint64_t idx, int write)
     return -ENXIO;
 }
 static void nop(struct mappable *m) { (void)m; }
-static int describe_true(struct mappable *m, char *buf, size_t size)
+static void describe_true(struct mappable *m, uint64_t *dev, uint64_t *ino, char *buf,
+                          size_t size)
 {
     (void)m;
-    return snprintf(buf, size, "fe:00 1234 /bin/true");
+    *dev = 0xfe00;
+    *ino = 1234;
+    snprintf(buf, size, "/bin/true");
 }
 static const struct mappable_ops exe_ops = {
     .get_page = no_page, .hold = nop, .drop = nop, .describe = describe_true,
