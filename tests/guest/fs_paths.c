@@ -33,19 +33,19 @@ static void list_sorted(const char *path)
 {
     DIR *d = opendir(path);
     CHECK(d != NULL);
-    char names[64][64];
+    char names[64][256];
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)) && n < 64)
-        snprintf(names[n++], 64, "%s", e->d_name);
+        snprintf(names[n++], 256, "%s", e->d_name);
     closedir(d);
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++)
             if (strcmp(names[j], names[i]) < 0) {
-                char t[64];
-                memcpy(t, names[i], 64);
-                memcpy(names[i], names[j], 64);
-                memcpy(names[j], t, 64);
+                char t[256];
+                memcpy(t, names[i], 256);
+                memcpy(names[i], names[j], 256);
+                memcpy(names[j], t, 256);
             }
     printf("ls:");
     for (int i = 0; i < n; i++)
