@@ -17,6 +17,7 @@
 #include "sentry/fs/goferfs_impl.h"
 #include "sentry/mm/mm.h"
 #include "sentry/mm/pagecache.h"
+#include "sentry/fs/hostfd.h"
 #include "sentry/vfs/file.h"
 
 struct gofer_file {
@@ -32,44 +33,10 @@ int goferfs_file_host_fd(struct file *f)
     return ((struct gofer_file *)f->priv)->fd;
 }
 
-/* transfer: moves the vector to or from the host fd at *pos through pinned guest
- * pages (the pattern of hostfd.c). */
-static ssize_t transfer(int fd, const struct uio *u, int64_t *pos, int to_guest)
-{
-    size_t done = 0;
-    for (int i = 0; i < u->iovcnt && done < u->size; i++) {
-        size_t want = u->iov[i].len;
-        if (want > u->size - done)
-            want = u->size - done;
-        size_t at = 0;
-        while (at < want) {
-            struct mm_io io;
-            long got = mm_io_acquire(u->mm, u->iov[i].base.v + at, want - at,
-                                     to_guest ? FAULT_WRITE : FAULT_READ, &io);
-            if (got < 0)
-                return done ? (ssize_t)done : -EFAULT;
-            ssize_t n = to_guest ? preadv(fd, io.iov, io.n, *pos)
-                                 : pwritev(fd, io.iov, io.n, *pos);
-            int e = errno;
-            mm_io_release(&io);
-            if (n < 0 && e == EINTR)
-                continue;
-            if (n < 0)
-                return done ? (ssize_t)done : -e;
-            *pos += n;
-            done += (size_t)n;
-            at += (size_t)n;
-            if ((size_t)n < (size_t)got)
-                return (ssize_t)done;  /* short: end of file, or the disk is full */
-        }
-    }
-    return (ssize_t)done;
-}
-
 static ssize_t reg_read(struct file *f, const struct uio *u, int64_t *pos)
 {
     int64_t p = pos ? *pos : f->pos;
-    ssize_t n = transfer(((struct gofer_file *)f->priv)->fd, u, &p, 1);
+    ssize_t n = hostfd_transfer(((struct gofer_file *)f->priv)->fd, u, &p, 1);
     if (pos)
         *pos = p;
     return n;
@@ -99,7 +66,7 @@ static ssize_t reg_write(struct file *f, const struct uio *u, int64_t *pos)
         p = st.st_size;
     }
     int64_t start = p;
-    ssize_t n = transfer(fd, u, &p, 0);
+    ssize_t n = hostfd_transfer(fd, u, &p, 0);
     if (n > 0) {
         pthread_mutex_lock(&ino->mu);
         if (p > ino->size)

@@ -17,10 +17,8 @@ struct hostfd { int fd; };
 
 static int host_fd(struct file *f) { return ((struct hostfd *)f->priv)->fd; }
 
-/* transfer: moves the vector to or from the host fd through pinned guest pages. */
-static ssize_t transfer(struct file *f, const struct uio *u, int64_t *pos, int to_guest)
+ssize_t hostfd_transfer(int fd, const struct uio *u, int64_t *pos, int to_guest)
 {
-    int fd = host_fd(f);
     size_t done = 0;
     for (int i = 0; i < u->iovcnt && done < u->size; i++) {
         size_t want = u->iov[i].len;
@@ -55,12 +53,12 @@ static ssize_t transfer(struct file *f, const struct uio *u, int64_t *pos, int t
 
 static ssize_t hostfd_read(struct file *f, const struct uio *u, int64_t *pos)
 {
-    return transfer(f, u, pos, 1);
+    return hostfd_transfer(host_fd(f), u, pos, 1);
 }
 
 static ssize_t hostfd_write(struct file *f, const struct uio *u, int64_t *pos)
 {
-    return transfer(f, u, pos, 0);
+    return hostfd_transfer(host_fd(f), u, pos, 0);
 }
 
 static int hostfd_stat(struct file *f, struct stat *st)

@@ -135,7 +135,7 @@ int kernel_execve(struct task *t, int dirfd, const char *path, char *const argv[
         goto out;
     memcpy(args, argv, nargs * sizeof(*args));
     /* args' strings are borrowed from argv except the ones scripts add (owned) */
-    char *owned[2 * MAX_SCRIPT_DEPTH] = { 0 };
+    char *owned[3 * MAX_SCRIPT_DEPTH] = { 0 };   /* interpreter, argument, script */
     int nowned = 0;
 
     for (int depth = 0;; depth++) {

@@ -1019,39 +1019,15 @@ int mm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags)
 size_t mm_dump_maps(struct mm *mm, char *buf, size_t size)
 {
     size_t at = 0;
-    char path[4096];
     pthread_mutex_lock(&mm->mu);
     for (size_t i = 0; i < mm->vmas.n && at < size; i++) {
         struct range *r = &mm->vmas.r[i];
-        uint64_t dev = 0, ino = 0, off = 0;
-        path[0] = 0;
-        if (r->vma.obj) {
-            off = r->vma.pgoff << PAGE_SHIFT;
-            if (r->vma.obj->ops->describe)
-                r->vma.obj->ops->describe(r->vma.obj, &dev, &ino, path, sizeof(path));
-        } else if (r->vma.flags & VMA_HEAP) {
-            snprintf(path, sizeof(path), "[heap]");
-        } else if (r->vma.flags & VMA_GROWSDOWN) {
-            snprintf(path, sizeof(path), "[stack]");
-        }
-        int n = snprintf(buf + at, size - at, "%08llx-%08llx %c%c%c%c %08llx %02x:%02x %llu",
+        int n = snprintf(buf + at, size - at, "%012llx-%012llx %c%c%c%c\n",
                          (unsigned long long)r->start, (unsigned long long)r->end,
                          (r->vma.prot & PROT_READ) ? 'r' : '-',
                          (r->vma.prot & PROT_WRITE) ? 'w' : '-',
                          (r->vma.prot & PROT_EXEC) ? 'x' : '-',
-                         (r->vma.flags & VMA_SHARED) ? 's' : 'p',
-                         (unsigned long long)off, (unsigned)(dev >> 8) & 0xfff,
-                         (unsigned)(dev & 0xff), (unsigned long long)ino);
-        if (n < 0)
-            break;
-        at += (size_t)n;
-        if (at >= size)
-            break;
-        /* Linux pads the path to column 73 */
-        if (path[0])
-            n = snprintf(buf + at, size - at, "%*s%s\n", n < 73 ? 73 - n : 1, "", path);
-        else
-            n = snprintf(buf + at, size - at, "\n");
+                         (r->vma.flags & VMA_SHARED) ? 's' : 'p');
         if (n < 0)
             break;
         at += (size_t)n;

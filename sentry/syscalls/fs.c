@@ -521,36 +521,46 @@ long sys_readlinkat(struct task *t, const struct syscall_args *a)
 
 /* ---- attributes ---- */
 
-/* setattr_at: applies ia to what (dfd, path) names, or with by_fd to the file at dfd. */
-static long setattr_at(struct task *t, int dfd, uint64_t upath, int by_fd, int at_flags,
-                       struct iattr *ia)
+/* attr_target: the object an attribute call acts on: what (dfd, path) names, or with
+ * by_fd the file at dfd. Returns 1 for a nameless file (a pipe: nothing to change
+ * that anyone can see), 0 with a reference in *out, or -errno. */
+static int attr_target(struct task *t, int dfd, uint64_t upath, int by_fd, int at_flags,
+                       struct path *out)
 {
-    struct path p;
-    int err;
     if (by_fd) {
         struct file *f = fdtable_get(t->fds, dfd);
         if (!f)
             return -EBADF;
-        if (!f->path.d) {
-            /* a nameless file (pipe): Linux changes its inode; ours are private */
-            file_put(f);
-            return 0;
+        int named = f->path.d != NULL;
+        if (named) {
+            *out = f->path;
+            path_get(out);
         }
-        p = f->path;
-        path_get(&p);
         file_put(f);
-    } else {
-        char path[PATH_MAX];
-        if ((err = get_path(t, upath, path)) < 0)
-            return err;
-        unsigned wf = (at_flags & AT_SYMLINK_NOFOLLOW) ? 0 : WALK_FOLLOW;
-        if (at_flags & AT_EMPTY_PATH)
-            wf |= WALK_EMPTY_PATH;
-        struct walk_result w;
-        if ((err = vfs_walk(t, dfd, path, wf, &w)) < 0)
-            return err;
-        p = w.path;
+        return named ? 0 : 1;
     }
+    char path[PATH_MAX];
+    int err = get_path(t, upath, path);
+    if (err < 0)
+        return err;
+    unsigned wf = (at_flags & AT_SYMLINK_NOFOLLOW) ? 0 : WALK_FOLLOW;
+    if (at_flags & AT_EMPTY_PATH)
+        wf |= WALK_EMPTY_PATH;
+    struct walk_result w;
+    if ((err = vfs_walk(t, dfd, path, wf, &w)) < 0)
+        return err;
+    *out = w.path;
+    return 0;
+}
+
+/* setattr_at: applies ia to the attr_target. */
+static long setattr_at(struct task *t, int dfd, uint64_t upath, int by_fd, int at_flags,
+                       struct iattr *ia)
+{
+    struct path p;
+    int err = attr_target(t, dfd, upath, by_fd, at_flags, &p);
+    if (err != 0)
+        return err < 0 ? err : 0;
     err = vfs_setattr(t, &p, ia);
     path_put(&p);
     return err;
@@ -658,33 +668,12 @@ static long set_times(struct task *t, int dfd, uint64_t upath, const struct time
     if (!ia.valid)
         return 0;
     /* setting times to now needs write permission; other times need ownership */
+    if (upath == 0 && dfd == AT_FDCWD_GUEST)
+        return -EFAULT;
     struct path p;
-    int err;
-    if (upath == 0) {
-        if (dfd == AT_FDCWD_GUEST)
-            return -EFAULT;
-        struct file *f = fdtable_get(t->fds, dfd);
-        if (!f)
-            return -EBADF;
-        if (!f->path.d) {
-            file_put(f);
-            return 0;
-        }
-        p = f->path;
-        path_get(&p);
-        file_put(f);
-    } else {
-        char path[PATH_MAX];
-        if ((err = get_path(t, upath, path)) < 0)
-            return err;
-        unsigned wf = (flags & AT_SYMLINK_NOFOLLOW) ? 0 : WALK_FOLLOW;
-        if (flags & AT_EMPTY_PATH)
-            wf |= WALK_EMPTY_PATH;
-        struct walk_result w;
-        if ((err = vfs_walk(t, dfd, path, wf, &w)) < 0)
-            return err;
-        p = w.path;
-    }
+    int err = attr_target(t, dfd, upath, upath == 0, flags, &p);
+    if (err != 0)
+        return err < 0 ? err : 0;
     struct inode *ino = p.d->inode;
     int owner = t->cred.fsuid == 0 || t->cred.fsuid == ino->uid;
     if (!owner) {
@@ -984,31 +973,14 @@ long sys_sync(struct task *t, const struct syscall_args *a)
 
 /* ---- extended attributes ---- */
 
-/* xattr_path: the path a *xattr call names (l: do not follow; fd >= 0: the file). */
+/* xattr_target: the object a *xattr call names (nofollow: the l* forms; fd >= 0: the
+ * f* forms, where a nameless file has no attributes to hold). */
 static int xattr_target(struct task *t, uint64_t upath, int fd, int nofollow,
                         struct path *out)
 {
-    if (fd >= 0) {
-        struct file *f = fdtable_get(t->fds, fd);
-        if (!f)
-            return -EBADF;
-        int err = f->path.d ? 0 : -EOPNOTSUPP;
-        if (!err) {
-            *out = f->path;
-            path_get(out);
-        }
-        file_put(f);
-        return err;
-    }
-    char path[PATH_MAX];
-    int err = get_path(t, upath, path);
-    if (err < 0)
-        return err;
-    struct walk_result w;
-    if ((err = vfs_walk(t, AT_FDCWD_GUEST, path, nofollow ? 0 : WALK_FOLLOW, &w)) < 0)
-        return err;
-    *out = w.path;
-    return 0;
+    int err = attr_target(t, fd >= 0 ? fd : AT_FDCWD_GUEST, upath, fd >= 0,
+                          nofollow ? AT_SYMLINK_NOFOLLOW : 0, out);
+    return err == 1 ? -EOPNOTSUPP : err;
 }
 
 static int xattr_name(struct task *t, uint64_t uname, char *name)

@@ -226,7 +226,7 @@ static int start_path(struct task *t, int dirfd, const char *path, unsigned flag
         if (!f->path.d || (!inode_is_dir(f->inode) && path[0])) {
             file_put(f);
             path_put(root);
-            return f->path.d ? -ENOTDIR : -ENOTDIR;
+            return -ENOTDIR;
         }
         *start = f->path;
         path_get(start);

@@ -336,7 +336,7 @@ static int make_node(struct task *t, int dirfd, const char *path, struct new_nod
     }
     if (w.trailing_slash && !S_ISDIR(nn->mode)) {
         path_put(&w.path);
-        return S_ISLNK(nn->mode) ? -ENOENT : -ENOENT;
+        return -ENOENT;
     }
     struct inode *di = w.path.d->inode;
     pthread_mutex_lock(&di->dir_mu);
@@ -463,7 +463,7 @@ int vfs_unlink(struct task *t, int dirfd, const char *path, int at_flags)
     if (w.last_type != LAST_NORM) {
         path_put(&w.path);
         if (!rmdir)
-            return w.last_type == LAST_ROOT ? -EISDIR : -EISDIR;
+            return -EISDIR;
         return w.last_type == LAST_DOT ? -EINVAL
                : w.last_type == LAST_DOTDOT ? -ENOTEMPTY : -EBUSY;
     }
