@@ -182,4 +182,20 @@ SYSCALL_DECL(umask);
 SYSCALL_DECL(execve);
 SYSCALL_DECL(execveat);
 
+/* poll.c, epoll.c: readiness (poll, select, epoll) */
+
+/* lock.c: record locks (fcntl F_SETLK...) and flock */
+
+/* splice.c: sendfile, splice, tee, vmsplice, copy_file_range */
+
+/* memfd.c: memfd_create */
+
+/* tty.c: terminals (the pty ioctls live in sentry/fs/tty) */
+
+/* inotify.c: inotify */
+
+/* mount.c: mount, umount2, pivot_root */
+
+/* timerfd.c, posix_timer.c, signalfd.c: timers and signal fds */
+
 #endif

@@ -17,6 +17,7 @@
 struct task;
 struct file;
 struct dir_emit;
+struct waitq;
 
 /* A guest I/O vector, already copied in and bounded (see syscalls/file.c). */
 struct guest_iovec { gva_t base; size_t len; };
@@ -61,6 +62,12 @@ struct file_ops {
     long (*fcntl)(struct file *f, int cmd, uint64_t arg);
     /* truncate: ftruncate on an open file when it is not the inode's setattr (NULL). */
     int (*truncate)(struct file *f, int64_t size);
+    /* poll: the POLL* events f is ready for now (POLLIN POLLOUT POLLPRI POLLHUP
+     * POLLERR POLLRDHUP and the RDNORM/WRNORM twins). When wq is not NULL it also sets
+     * *wq to the one wait queue woken (with the events that may have changed) when
+     * f's readiness changes; poll, select and epoll add their waiters there. NULL op:
+     * always readable and writable, as regular files are on Linux. */
+    unsigned (*poll)(struct file *f, struct waitq **wq);
 };
 
 struct file {
