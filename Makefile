@@ -16,7 +16,7 @@ B := build
 
 # Every C file of the sandbox binary, found by directory: adding a file needs no edit.
 SRC_DIRS := lib platform platform/ptrace runtime gofer netstack \
-            sentry/kernel sentry/mm sentry/vfs sentry/fs sentry/socket sentry/loader \
+            sentry sentry/kernel sentry/mm sentry/vfs sentry/fs sentry/socket sentry/loader \
             sentry/syscalls
 SRCS  := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
 ASMS  := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.S))

@@ -32,6 +32,8 @@ int gofer_spawn(const char *root, int readonly, int *sentry_sock, pid_t *pid)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(1);
+        /* out of the terminal's session: Ctrl-C is for the guest, not the Gofer */
+        setsid();
         if (sv[1] == GOFER_CHILD_FD)
             fcntl(sv[1], F_SETFD, 0);
         else if (dup2(sv[1], GOFER_CHILD_FD) < 0)

@@ -17,6 +17,9 @@ int cmd_run(struct global_opts *g, int argc, char **argv);
 /* cmd_gofer: `sandbox gofer --root DIR --fd N [--readonly]` (started by gofer_spawn). */
 int cmd_gofer(struct global_opts *g, int argc, char **argv);
 
+/* cmd_boot: `sandbox boot ... -- PROGRAM [ARGS...]` (started by launch_sandbox). */
+int cmd_boot(struct global_opts *g, int argc, char **argv);
+
 /* cli_error: prints "sandbox: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -9,10 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gofer/gofer.h"
 #include "platform/platform.h"
 #include "runtime/cli.h"
-#include "sentry/kernel/kernel.h"
+#include "runtime/launch.h"
 
 extern char **environ;
 
@@ -36,6 +35,8 @@ static void run_usage(FILE *out)
             "  --platform=NAME     how guest code runs: %s (default: ptrace)\n"
             "  --strace            print every system call of the guest on stderr\n"
             "  --debug-log=FILE    write the Sentry's debug log to FILE\n"
+            "  --probe-confinement before the program starts, report on stderr what the\n"
+            "                      confined Sentry is refused (host files, exec, sockets)\n"
             "  -h, --help          this text\n",
             plat_names());
 }
@@ -61,8 +62,7 @@ static const char *flag_value(const char *name, int argc, char **argv, int i,
 int cmd_run(struct global_opts *g, int argc, char **argv)
 {
     (void)g;
-    struct boot_config cfg = { .platform = "ptrace", .stdio = { 0, 1, 2 } };
-    const char *root = "/";
+    struct launch_spec spec = { .platform = "ptrace", .root = "/", .readonly = 1 };
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *v;
@@ -74,19 +74,21 @@ int cmd_run(struct global_opts *g, int argc, char **argv)
             run_usage(stdout);
             return 0;
         } else if (strcmp(argv[i], "--strace") == 0) {
-            cfg.strace = 1;
+            spec.strace = 1;
+        } else if (strcmp(argv[i], "--probe-confinement") == 0) {
+            spec.probe_confinement = 1;
         } else if ((v = flag_value("--platform", argc, argv, i, &used))) {
             if (!plat_find(v) || strcmp(v, "null") == 0) {
                 cli_error("unknown platform '%s' (have: %s)", v, plat_names());
                 return EXIT_USAGE;
             }
-            cfg.platform = v;
+            spec.platform = v;
             i += used;
         } else if ((v = flag_value("--root", argc, argv, i, &used))) {
-            root = v;
+            spec.root = v;
             i += used;
         } else if ((v = flag_value("--debug-log", argc, argv, i, &used))) {
-            cfg.debug_log = v;
+            spec.debug_log = v;
             i += used;
         } else {
             cli_error("unknown flag '%s' (try 'sandbox run --help')", argv[i]);
@@ -97,33 +99,16 @@ int cmd_run(struct global_opts *g, int argc, char **argv)
         cli_error("run: no program given (try 'sandbox run --help')");
         return EXIT_USAGE;
     }
-    const char *prog = argv[i];
     struct stat st;
-    if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        cli_error("--root %s: not a directory", root);
+    if (stat(spec.root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        cli_error("--root %s: not a directory", spec.root);
         return EXIT_USAGE;
     }
     char cwd[PATH_MAX];
-    cfg.exe_path = prog;
-    cfg.argv = argv + i;
-    cfg.envp = environ;
     /* the working directory is kept when the served root is the host's own */
-    cfg.cwd = strcmp(root, "/") == 0 && getcwd(cwd, sizeof(cwd)) ? cwd : "/";
-    cfg.root_readonly = 1;
-    pid_t gofer;
-    int r = gofer_spawn(root, cfg.root_readonly, &cfg.gofer_sock, &gofer);
-    if (r < 0) {
-        cli_error("cannot start the Gofer: %s", strerror(-r));
-        return 126;
-    }
-
-    int status = sentry_boot(&cfg);
-    /* the Gofer exits when our end of its socket closes with us (or by PDEATHSIG) */
-    (void)gofer;
-    if (status < 0)
-        return 127;  /* could not run it, as a shell says for a program it cannot find */
+    spec.cwd = strcmp(spec.root, "/") == 0 && getcwd(cwd, sizeof(cwd)) ? cwd : "/";
+    spec.argv = argv + i;
+    spec.envp = environ;
     fflush(stdout);
-    if ((status & 0x7f) == 0)
-        return (status >> 8) & 0xff;
-    return 128 + (status & 0x7f);
+    return launch_sandbox(&spec);
 }

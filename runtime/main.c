@@ -12,6 +12,7 @@ static const struct command {
 } g_commands[] = {
     { "run", cmd_run, "run a program in a new sandbox" },
     { "gofer", cmd_gofer, "serve a host directory to a Sentry (internal)" },
+    { "boot", cmd_boot, "the Sentry of one sandbox (internal)" },
 };
 
 void cli_error(const char *fmt, ...)

@@ -1,5 +1,7 @@
 /* Files backed by a host fd (stdio). See hostfd.h. */
 #include "sentry/fs/hostfd.h"
+#include "sentry/kernel/signal.h"
+#include "sentry/kernel/task.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,7 +60,12 @@ static ssize_t hostfd_read(struct file *f, const struct uio *u, int64_t *pos)
 
 static ssize_t hostfd_write(struct file *f, const struct uio *u, int64_t *pos)
 {
-    return hostfd_transfer(host_fd(f), u, pos, 0);
+    ssize_t n = hostfd_transfer(host_fd(f), u, pos, 0);
+    /* a host pipe or socket without a reader: the guest gets the SIGPIPE the host
+     * would have sent it (the Sentry itself ignores SIGPIPE) */
+    if (n == -EPIPE && current_task)
+        signal_send_sigpipe(current_task);
+    return n;
 }
 
 static int hostfd_stat(struct file *f, struct stat *st)

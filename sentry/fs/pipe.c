@@ -188,19 +188,6 @@ static ssize_t pipe_read(struct file *f, const struct uio *u, int64_t *pos)
     return ret;
 }
 
-/* send_sigpipe: SIGPIPE to the writing thread, as Linux's send_sig(SIGPIPE, current,
- * 0) makes it: SI_USER from the writer itself. */
-static void send_sigpipe(struct task *t)
-{
-    siginfo_t si;
-    memset(&si, 0, sizeof(si));
-    si.si_signo = SIGPIPE;
-    si.si_code = SI_USER;
-    si.si_pid = t->tg->tgid;
-    si.si_uid = t->cred.ruid;
-    signal_send(t, SIGPIPE, &si);
-}
-
 static ssize_t pipe_write(struct file *f, const struct uio *u, int64_t *pos)
 {
     (void)pos;
@@ -261,7 +248,7 @@ static ssize_t pipe_write(struct file *f, const struct uio *u, int64_t *pos)
 out:
     pthread_mutex_unlock(&p->mu);
     if (sigpipe && current_task)
-        send_sigpipe(current_task);
+        signal_send_sigpipe(current_task);
     if (ret > 0)
         inode_touch(f->inode, ATTR_MTIME | ATTR_CTIME);
     return ret;

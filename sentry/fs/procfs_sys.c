@@ -17,18 +17,9 @@
 
 /* ---- CPUs ---- */
 
-static int ncpus;
-
 int procfs_ncpus(void)
 {
-    int n = __atomic_load_n(&ncpus, __ATOMIC_RELAXED);
-    if (n)
-        return n;
-    /* as sys_sched_getaffinity counts them (syscalls/thread.c) */
-    long v = sysconf(_SC_NPROCESSORS_ONLN);
-    n = v > 0 ? (int)MIN(v, 1024) : 1;
-    __atomic_store_n(&ncpus, n, __ATOMIC_RELAXED);
-    return n;
+    return kernel_ncpus();
 }
 
 /* ---- time and tasks ---- */

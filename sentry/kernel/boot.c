@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,22 @@
 #include "sentry/vfs/vfs.h"
 #include "sentry/kernel/exec.h"
 #include "sentry/kernel/rootfs.h"
+#include "sentry/kernel/hostsig.h"
+#include "sentry/confine.h"
 
 struct kernel g_kernel;
 
+
+int kernel_ncpus(void)
+{
+    int n = __atomic_load_n(&g_kernel.ncpus, __ATOMIC_RELAXED);
+    if (n)
+        return n;
+    long v = sysconf(_SC_NPROCESSORS_ONLN);
+    n = v > 0 ? (int)MIN(v, 1024) : 1;
+    __atomic_store_n(&g_kernel.ncpus, n, __ATOMIC_RELAXED);
+    return n;
+}
 
 /* The memory file's ceiling: address space only; pages are committed when touched. */
 #define MEMFILE_MAX (1ULL << 40)
@@ -125,7 +139,9 @@ static int install_stdio(struct task *t, const int stdio[3])
     return 0;
 }
 
-int sentry_boot(const struct boot_config *cfg)
+/* setup: everything before the program starts that is the sandbox's own (not the
+ * program's) business. 0 or -errno, logged. */
+static int setup(const struct boot_config *cfg)
 {
     if (cfg->debug_log) {
         int r = log_open(cfg->debug_log);
@@ -137,6 +153,7 @@ int sentry_boot(const struct boot_config *cfg)
     g_strace = cfg->strace;
     clock_gettime(CLOCK_BOOTTIME, &g_kernel.boot_time);
     strcpy(g_kernel.hostname, "sandbox");
+    kernel_ncpus();
 
     g_plat = plat_find(cfg->platform);
     if (!g_plat) {
@@ -154,14 +171,26 @@ int sentry_boot(const struct boot_config *cfg)
         return r;
     }
     log_info("platform: %s", g_plat->name);
+    /* from here on the Sentry reaches the host only through what it holds */
+    if ((r = sentry_confine()) < 0) {
+        fprintf(stderr, "sandbox: cannot confine the Sentry: %s\n", strerror(-r));
+        return r;
+    }
+    if (cfg->probe_confinement)
+        sentry_confinement_probe(2);
+    return 0;
+}
 
+/* first_task: pid 1, its process, credentials, address space and stdio. */
+static struct task *first_task(const struct boot_config *cfg, uint32_t uid, uint32_t gid)
+{
     pthread_mutex_init(&g_kernel.mu, NULL);
     pthread_cond_init(&g_kernel.thread_exit, NULL);
     struct task *t = task_alloc();
     struct thread_group *tg = calloc(1, sizeof(*tg));
     if (!t || !tg) {
         log_err("out of memory");
-        return -ENOMEM;
+        return NULL;
     }
     tg->tgid = tg->pgid = tg->sid = 1;
     tg->leader = tg->threads = t;
@@ -173,31 +202,50 @@ int sentry_boot(const struct boot_config *cfg)
     g_kernel.tasks[1] = t;
     g_kernel.last_tid = 1;
     g_kernel.init = t;
-    uint32_t uid = getuid(), gid = getgid();
     t->cred = (struct creds){ uid, uid, uid, uid, gid, gid, gid, gid };
     t->umask = 022;
     const char *base = strrchr(cfg->exe_path, '/');
     snprintf(t->comm, sizeof(t->comm), "%s", base ? base + 1 : cfg->exe_path);
 
+    int r;
     t->ctx = g_plat->ctx_create(&r);
     if (!t->ctx) {
         log_err("cannot create a platform context: %s", strerror(-r));
-        return r;
+        return NULL;
     }
     t->mm = mm_create(&r);
     if (!t->mm) {
         log_err("cannot create an address space: %s", strerror(-r));
-        return r;
+        return NULL;
     }
     t->fds = fdtable_create();
     if (!t->fds || (r = install_stdio(t, cfg->stdio)) < 0) {
         log_err("cannot set up the guest's stdio");
-        return t->fds ? r : -ENOMEM;
+        return NULL;
     }
-    if ((r = rootfs_build(cfg->gofer_sock, cfg->root_readonly)) < 0)
-        return r;
-    if ((r = set_fs_context(t, cfg->cwd)) < 0)
-        return r;
+    return t;
+}
+
+int sentry_boot(const struct boot_config *cfg)
+{
+    /* before any thread exists, so every Sentry thread inherits the mask */
+    hostsig_block();
+    /* a host pipe without a reader is an EPIPE the guest gets (with its own SIGPIPE),
+     * never a signal that kills the Sentry */
+    signal(SIGPIPE, SIG_IGN);
+    /* the guest starts with our ids; taken before confinement (rlimits too) */
+    uint32_t uid = getuid(), gid = getgid();
+    if (setup(cfg) < 0)
+        return SENTRY_SETUP_FAILED;
+    struct task *t = first_task(cfg, uid, gid);
+    if (!t)
+        return SENTRY_SETUP_FAILED;
+    int r;
+    if ((r = rootfs_build(cfg->gofer_sock, cfg->root_readonly)) < 0 ||
+        (r = set_fs_context(t, cfg->cwd)) < 0)
+        return SENTRY_SETUP_FAILED;
+    if (hostsig_start() < 0)
+        return SENTRY_SETUP_FAILED;
     char path[PATH_MAX];
     if ((r = find_program(t, cfg->exe_path, cfg->envp, path, sizeof(path))) < 0) {
         log_err("%s: %s", cfg->exe_path, strerror(-r));

@@ -28,6 +28,7 @@ struct kernel {
     struct task *init;             /* the first task (pid 1) */
     char hostname[65];             /* immutable after boot */
     struct timespec boot_time;     /* CLOCK_BOOTTIME at boot */
+    int ncpus;                     /* see kernel_ncpus */
 };
 
 extern struct kernel g_kernel;
@@ -44,12 +45,21 @@ struct boot_config {
     const char *cwd;
     int strace;
     const char *debug_log;         /* NULL: none */
+    int probe_confinement;         /* report on stderr what the confined Sentry is
+                                    * refused (sentry_confinement_probe) */
 };
 
-/* sentry_boot: builds the sandbox, runs the program to its end and returns its wait
- * status (exit code << 8, or the killing signal). Returns -errno if it could not
- * start, with a message already logged. */
+/* sentry_boot: builds the sandbox, confines the Sentry (sentry/confine.h), runs the
+ * program to its end and returns its wait status (exit code << 8, or the killing
+ * signal). Returns -errno if the program could not be started, or
+ * SENTRY_SETUP_FAILED if the sandbox itself could not be set up; a message is
+ * already logged either way. */
+#define SENTRY_SETUP_FAILED (-100000)
 int sentry_boot(const struct boot_config *cfg);
+
+/* kernel_ncpus: how many CPUs the sandbox shows: the host's online CPUs, counted
+ * once (at boot: the host's /sys is out of reach once the Sentry is confined). */
+int kernel_ncpus(void);
 
 /* kernel_find_task: the task with thread id tid, or NULL. g_kernel.mu held: the
  * task stays valid while it is. */

@@ -1,6 +1,7 @@
 /* Signal generation and delivery. See signal.h. The frame layout is the ABI of
  * arch/x86/kernel/signal.c: struct rt_sigframe { pretcode; ucontext; siginfo } with the
  * XSAVE area below it, 64-byte aligned, framed by the FP_XSTATE magic words. */
+#include "sentry/kernel/kernel.h"
 #include "sentry/kernel/signal.h"
 
 #include <errno.h>
@@ -116,6 +117,31 @@ void signal_send_group(struct thread_group *tg, int sig, const siginfo_t *si)
     }
     if (to)
         signal_send(to, sig, si);
+}
+
+void signal_send_sigpipe(struct task *t)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    si.si_signo = SIGPIPE;
+    si.si_code = SI_USER;
+    si.si_pid = t->tg->tgid;
+    si.si_uid = t->cred.ruid;
+    signal_send(t, SIGPIPE, &si);
+}
+
+int signal_send_pgrp(int pgid, int sig, const siginfo_t *info)
+{
+    int n = 0;
+    for (int i = 1; i < PID_MAX; i++) {
+        struct task *x = g_kernel.tasks[i];
+        if (!x || x->tg->leader != x || x->tg->zombie || x->tg->pgid != pgid)
+            continue;
+        if (sig)
+            signal_send_group(x->tg, sig, info);
+        n++;
+    }
+    return n;
 }
 
 void signal_force(struct task *t, int sig, int code, uint64_t addr)

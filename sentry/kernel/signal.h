@@ -26,6 +26,14 @@ void signal_send(struct task *t, int sig, const siginfo_t *info);
 struct thread_group;
 void signal_send_group(struct thread_group *tg, int sig, const siginfo_t *info);
 
+/* signal_send_sigpipe: SIGPIPE to a thread whose write found no reader, as Linux's
+ * send_sig(SIGPIPE, current, 0) makes it: SI_USER from the writer itself. */
+void signal_send_sigpipe(struct task *t);
+
+/* signal_send_pgrp: a process-directed signal to every live process of process
+ * group pgid. Returns how many processes it reached. g_kernel.mu held. */
+int signal_send_pgrp(int pgid, int sig, const siginfo_t *info);
+
 /* signal_force: a synchronous signal from a fault or trap: if the guest blocks or
  * ignores it, the default action is restored first (so a fault loop terminates). */
 void signal_force(struct task *t, int sig, int code, uint64_t addr);

@@ -222,20 +222,22 @@ long sys_kill(struct task *t, const struct syscall_args *a)
                 signal_send_group(x->tg, sig, &si);
             ret = 0;
         }
-    } else {
-        /* 0: the caller's group; -1: every process but init and the caller;
-         * < -1: the group -pid */
-        int pgid = pid == 0 ? t->tg->pgid : -pid;
+    } else if (pid == -1) {
+        /* every process but init and the caller */
         for (int i = 1; i < PID_MAX; i++) {
             struct task *x = g_kernel.tasks[i];
             if (!x || x->tg->leader != x || x->tg->zombie)
                 continue;
-            if (pid == -1 ? (x->tg->tgid == 1 || x->tg == t->tg) : x->tg->pgid != pgid)
+            if (x->tg->tgid == 1 || x->tg == t->tg)
                 continue;
             if (sig)
                 signal_send_group(x->tg, sig, &si);
             ret = 0;
         }
+    } else {
+        /* 0: the caller's group; < -1: the group -pid */
+        if (signal_send_pgrp(pid == 0 ? t->tg->pgid : -pid, sig, &si) > 0)
+            ret = 0;
     }
     pthread_mutex_unlock(&g_kernel.mu);
     return ret;

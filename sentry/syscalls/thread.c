@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "lib/util.h"
+#include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/handlers.h"
@@ -142,8 +143,7 @@ long sys_getgroups(struct task *t, const struct syscall_args *a)
  * thread's own affinity, which the platform narrows to one CPU). */
 static int vcpus(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)MIN(n, 1024) : 1;
+    return kernel_ncpus();
 }
 
 long sys_sched_getaffinity(struct task *t, const struct syscall_args *a)

@@ -1,0 +1,197 @@
+/* Starting a sandbox: the Gofer (gofer_spawn), then the Sentry, a fresh exec of this
+ * binary as `sandbox boot` in new mount, pid, ipc, uts and network namespaces (and a
+ * user namespace when we are not root), which confines itself before running any
+ * guest code. The CLI then only waits, forwarding the signals people send it. */
+#include "runtime/launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gofer/gofer.h"
+#include "runtime/cli.h"
+
+/* The fd `boot` finds the Gofer's socket on. */
+#define BOOT_GOFER_FD 3
+
+#define BOOT_NAMESPACES (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | \
+                         CLONE_NEWNET)
+
+static pid_t g_sentry = -1;
+
+/* Signals `kill` sends the CLI go on to the Sentry, which hands them to the guest.
+ * (A terminal's SIGINT and SIGQUIT reach the Sentry directly: it is in our process
+ * group; the CLI ignores them while it waits.) */
+static void forward_signal(int sig)
+{
+    if (g_sentry > 0)
+        kill(g_sentry, sig);
+}
+
+static void write_file(pid_t pid, const char *name, const char *text)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, text, strlen(text)) < 0)
+        cli_error("cannot write %s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+}
+
+/* map_ids: when the Sentry runs in a user namespace, it keeps our own uid and gid. */
+static void map_ids(pid_t pid)
+{
+    char line[64];
+    write_file(pid, "setgroups", "deny");
+    snprintf(line, sizeof(line), "%u %u 1\n", getuid(), getuid());
+    write_file(pid, "uid_map", line);
+    snprintf(line, sizeof(line), "%u %u 1\n", getgid(), getgid());
+    write_file(pid, "gid_map", line);
+}
+
+/* boot_argv: `sandbox boot FLAGS -- PROGRAM ARGS...`. */
+static char **boot_argv(const struct launch_spec *s)
+{
+    size_t n = 0;
+    while (s->argv[n])
+        n++;
+    char **v = calloc(n + 16, sizeof(char *));
+    if (!v)
+        return NULL;
+    static char fd[16];
+    snprintf(fd, sizeof(fd), "%d", BOOT_GOFER_FD);
+    size_t i = 0;
+    v[i++] = "sandbox";
+    v[i++] = "boot";
+    v[i++] = "--gofer-fd";
+    v[i++] = fd;
+    v[i++] = "--platform";
+    v[i++] = (char *)s->platform;
+    v[i++] = "--cwd";
+    v[i++] = (char *)s->cwd;
+    if (s->readonly)
+        v[i++] = "--readonly";
+    if (s->strace)
+        v[i++] = "--strace";
+    if (s->probe_confinement)
+        v[i++] = "--probe-confinement";
+    if (s->debug_log) {
+        v[i++] = "--debug-log";
+        v[i++] = (char *)s->debug_log;
+    }
+    v[i++] = "--";
+    for (size_t k = 0; k < n; k++)
+        v[i++] = s->argv[k];
+    v[i] = NULL;
+    return v;
+}
+
+/* boot_child: in the new namespaces: waits until the parent has written our id maps,
+ * keeps stdio and the Gofer's socket, and becomes `sandbox boot`. */
+static void __attribute__((noreturn)) boot_child(int gofer_sock, int sync_fd, char **argv,
+                                                 char *const *envp)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* end of file instead of the byte: the CLI is gone */
+    char c;
+    if (read(sync_fd, &c, 1) != 1)
+        _exit(126);
+    if (gofer_sock == BOOT_GOFER_FD)
+        fcntl(gofer_sock, F_SETFD, 0);
+    else if (dup2(gofer_sock, BOOT_GOFER_FD) < 0)
+        _exit(126);
+    close_range(BOOT_GOFER_FD + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGQUIT, SIG_DFL);
+    execve("/proc/self/exe", argv, envp);
+    _exit(126);
+}
+
+/* start_sentry: clones the boot process into its namespaces. */
+static pid_t start_sentry(const struct launch_spec *s, int gofer_sock)
+{
+    char **argv = boot_argv(s);
+    int sync[2];
+    if (!argv || pipe2(sync, O_CLOEXEC) < 0) {
+        free(argv);
+        return -ENOMEM;
+    }
+    int userns = geteuid() != 0;
+    long flags = BOOT_NAMESPACES | (userns ? CLONE_NEWUSER : 0) | SIGCHLD;
+    long pid = syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
+    if (pid == 0) {
+        close(sync[1]);
+        boot_child(gofer_sock, sync[0], argv, s->envp);
+    }
+    int e = errno;
+    close(sync[0]);
+    free(argv);
+    if (pid < 0) {
+        close(sync[1]);
+        return -e;
+    }
+    if (userns)
+        map_ids((pid_t)pid);
+    if (write(sync[1], "g", 1) != 1)
+        cli_error("cannot start the Sentry: %s", strerror(errno));
+    close(sync[1]);
+    return (pid_t)pid;
+}
+
+int launch_sandbox(const struct launch_spec *s)
+{
+    int gofer_sock;
+    pid_t gofer;
+    int r = gofer_spawn(s->root, s->readonly, &gofer_sock, &gofer);
+    if (r < 0) {
+        cli_error("cannot start the Gofer: %s", strerror(-r));
+        return 126;
+    }
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    pid_t sentry = start_sentry(s, gofer_sock);
+    /* the Gofer must see the socket close when the Sentry goes */
+    close(gofer_sock);
+    if (sentry < 0) {
+        cli_error("cannot start the Sentry in new namespaces: %s", strerror(-sentry));
+        kill(gofer, SIGKILL);
+        waitpid(gofer, NULL, 0);
+        return 126;
+    }
+    g_sentry = sentry;
+    struct sigaction sa = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
+    sigemptyset(&sa.sa_mask);
+    const int forwarded[] = { SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH };
+    for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+        sigaction(forwarded[i], &sa, NULL);
+
+    int status;
+    while (waitpid(sentry, &status, 0) < 0)
+        if (errno != EINTR) {
+            cli_error("waiting for the Sentry: %s", strerror(errno));
+            return 126;
+        }
+    g_sentry = -1;
+    /* it serves nobody now (and has seen its socket close already, unless stuck) */
+    kill(gofer, SIGKILL);
+    waitpid(gofer, NULL, 0);
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    int sig = WTERMSIG(status);
+    if (sig == SIGSYS)
+        cli_error("the Sentry made a host system call outside its seccomp allowlist "
+                  "and was killed (a bug; --debug-log shows its last steps)");
+    else if (sig != SIGKILL)
+        cli_error("the Sentry died of signal %d (%s): a bug", sig, strsignal(sig));
+    return 128 + sig;
+}
