@@ -29,7 +29,8 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
 GUEST_SRCS := $(wildcard tests/guest/*.c)
 GUEST_BINS := $(patsubst tests/guest/%.c,$(B)/guest/%.gcc,$(GUEST_SRCS)) \
               $(patsubst tests/guest/%.c,$(B)/guest/%.musl,$(GUEST_SRCS)) \
-              $(patsubst tests/guest/%.c,$(B)/guest/%.pie,$(GUEST_SRCS))
+              $(patsubst tests/guest/%.c,$(B)/guest/%.pie,$(GUEST_SRCS)) \
+              $(patsubst tests/guest/%.c,$(B)/guest/%.dyn,$(GUEST_SRCS))
 
 DEB_PKGS := libseccomp-dev liburing-dev liblwip-dev libcriterion-dev pkg-config \
             busybox-static musl-tools
@@ -57,8 +58,9 @@ $(B)/unit/%: tests/unit/%.c $(B)/libsandbox.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libsandbox.a -lcriterion $(LDLIBS)
 
-# Guest tests: every program built static with glibc, static with musl, and as a
-# static-PIE with glibc.
+# Guest tests: every program built static with glibc, static with musl, as a
+# static-PIE with glibc, and dynamically linked with glibc (run through ld.so, loaded by
+# the sandbox from the served tree like any Debian program).
 $(B)/guest/%.gcc: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(dir $@)
 	gcc -O1 -g -static -pthread -Wall -Wno-unused-result -o $@ $<
@@ -66,6 +68,10 @@ $(B)/guest/%.gcc: tests/guest/%.c tests/guest/guest.h
 $(B)/guest/%.pie: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(dir $@)
 	gcc -O1 -g -static-pie -pthread -Wall -Wno-unused-result -o $@ $<
+
+$(B)/guest/%.dyn: tests/guest/%.c tests/guest/guest.h
+	@mkdir -p $(dir $@)
+	gcc -O1 -g -pthread -Wall -Wno-unused-result -o $@ $<
 
 $(B)/guest/%.musl: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(dir $@)

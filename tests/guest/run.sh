@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Differential guest tests. Usage: tests/guest/run.sh SANDBOX_BIN BUILD_DIR
 #
-# Every tests/guest/NAME.c is built as BUILD_DIR/guest/NAME.gcc, NAME.musl and NAME.pie (static-PIE glibc) (make
+# Every tests/guest/NAME.c is built as BUILD_DIR/guest/NAME.gcc, NAME.musl, NAME.pie
+# (static-PIE glibc) and NAME.dyn (dynamically linked glibc) (make
 # guest). Each binary runs natively, then as `SANDBOX_BIN run BIN ARGS...`, with stdin
 # from /dev/null and SANDBOX_TEST=1 in the environment; stdout and exit status must be
 # the same. stderr is not compared (the sandbox may log there) but is shown on failure.
@@ -21,7 +22,7 @@
 # on this host. Without a sandbox binary, native runs are still checked and the
 # sandboxed halves are reported as skipped.
 #
-# Prints `PASS|FAIL|SKIP NAME [ARGS] [gcc|musl]` (or `[gcc PLATFORM]`) per case, then exactly
+# Prints `PASS|FAIL|SKIP NAME [ARGS] [gcc|musl|pie|dyn]` (or `[gcc PLATFORM]`) per case, then exactly
 # `guest: N passed, N failed, N skipped`. Exits 1 if any case failed.
 set -u
 
@@ -136,7 +137,7 @@ for src in "${sources[@]}"; do
     any_exit=0
     grep -q '^// exit-status: any' "$src" && any_exit=1
     mapfile -t sets < <(arg_sets "$src")
-    for libc in gcc musl pie; do
+    for libc in gcc musl pie dyn; do
         bin=$build/guest/$name.$libc
         if [ ! -x "$bin" ]; then
             echo "FAIL $name [$libc]: $bin not built (make guest)"
