@@ -33,7 +33,7 @@ static inline int bench_loop(int argc, char **argv, const char *name, int (*once
         if (once() < 0)
             return 1;
     double t1 = now_us();
-    printf("%.1f\n", (t1 - t0) / n);
+    printf("%.2f\n", (t1 - t0) / n);
     return 0;
 }
 

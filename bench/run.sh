@@ -1,9 +1,10 @@
 #!/bin/bash
 # bench/run.sh BUILD_DIR — build the bench programs into BUILD_DIR/bench and
-# print one table: syscall cost, start-up time, and the cost of fork+wait,
-# thread create+join and a futex ping-pong, natively, for the bare
-# PTRACE_SYSEMU floor (syscall cost only), under our sandbox and under runsc
-# (gVisor).
+# print one table: syscall cost, start-up time, the cost of fork+wait, thread
+# create+join and a futex ping-pong, and of file operations (stat,
+# open+read+close, create+unlink, listing a 10,000-entry directory, 256 MiB
+# sequential write and read), natively, for the bare PTRACE_SYSEMU floor
+# (syscall cost only), under our sandbox and under runsc (gVisor).
 #
 # A row that cannot be measured (sandbox missing or failing, runsc not
 # installed) shows n/a; the rest still runs. Diagnostics go to
@@ -16,6 +17,17 @@
 #   N_GUEST   getppid calls in the sandbox and runsc (20000)
 #   N_PROC_NATIVE  iterations of forkwait, threads and pingpong natively (2000)
 #   N_PROC_GUEST   the same in the sandbox and runsc (200)
+#   N_FS_NATIVE  iterations of statfile, openread and createunlink natively (20000)
+#   N_FS_GUEST   the same in the sandbox and runsc (2000)
+#   STAT_PATH    the file the stat row stats (/etc/os-release, a symlink on Debian;
+#                the "no symlink" row stats BUILD_DIR/bench/data4k)
+#   N_DIR     full listings of the directory, everywhere (20)
+#   DIR_FILES entries in that directory (10000)
+#   SEQ_MIB   MiB that seqio writes and reads back, everywhere (256)
+#   NATIVE_TMP  where the native runs of createunlink, getdents and seqio make
+#             their files (/tmp; in the sandbox and runsc it is always /tmp, the
+#             in-memory upper layer of their root overlay; /dev/shm compares
+#             memory with memory)
 #   RUNS      start-up runs per median (20)
 #   REPS      repetitions of each per-call measurement; the median is shown (3)
 #   TMO       seconds before one measurement is given up as hung (30)
@@ -34,14 +46,25 @@ N_NATIVE=${N_NATIVE:-200000}
 N_GUEST=${N_GUEST:-20000}
 N_PROC_NATIVE=${N_PROC_NATIVE:-2000}
 N_PROC_GUEST=${N_PROC_GUEST:-200}
+N_FS_NATIVE=${N_FS_NATIVE:-20000}
+N_FS_GUEST=${N_FS_GUEST:-2000}
+STAT_PATH=${STAT_PATH:-/etc/os-release}
+N_DIR=${N_DIR:-20}
+DIR_FILES=${DIR_FILES:-10000}
+SEQ_MIB=${SEQ_MIB:-256}
+NATIVE_TMP=${NATIVE_TMP:-/tmp}
 RUNS=${RUNS:-20}
 REPS=${REPS:-3}
 TMO=${TMO:-30}
 
 # --- build ------------------------------------------------------------------
-for p in getppid true bare_sysemu timeit forkwait threads pingpong; do
+for p in getppid true bare_sysemu timeit forkwait threads pingpong \
+         statfile openread createunlink getdents seqio; do
     gcc -O2 -static -pthread -Wall -o "$OUT/$p" "$HERE/$p.c" || { echo "bench: building $p failed" >&2; exit 1; }
 done
+# The file openread reads: 4 KiB on the served root (OUT is on the host's /).
+DATA4K=$OUT/data4k
+[ "$(stat -c %s "$DATA4K" 2>/dev/null)" = 4096 ] || head -c 4096 /dev/urandom >"$DATA4K" || exit 1
 
 # --- how each system runs a program -----------------------------------------
 # Arrays, not functions: timeout and timeit exec them.
@@ -117,10 +140,26 @@ bare_runs() {
     echo "$(median "${regs[@]}") $(median "${only[@]}")"
 }
 
+# seq_runs LABEL CMD...: run seqio ($REPS times); print the median write and the
+# median read MiB/s, or "n/a n/a".
+seq_runs() {
+    local label=$1 i out w r ws=() rs=()
+    shift
+    for ((i = 0; i < REPS; i++)); do
+        out=$(run "$label" "$@") || { echo "n/a n/a"; return; }
+        w=$(printf '%s\n' "$out" | awk '$1 == "write" { print $2 }' | tail -n 1)
+        r=$(printf '%s\n' "$out" | awk '$1 == "read" { print $2 }' | tail -n 1)
+        is_num "$w" && is_num "$r" || { echo "== $label: FAILED, bad output: $out" >>"$LOG"; echo "n/a n/a"; return; }
+        ws+=("$w"); rs+=("$r")
+    done
+    echo "$(median "${ws[@]}") $(median "${rs[@]}")"
+}
+
 # --- measure ------------------------------------------------------------------
 echo "bench: $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the numbers)"
 echo "bench: getppid N=$N_NATIVE native/bare, N=$N_GUEST sandbox/runsc, median of $REPS runs; startup median of $RUNS runs"
 echo "bench: forkwait/threads/pingpong N=$N_PROC_NATIVE native, N=$N_PROC_GUEST sandbox/runsc, median of $REPS runs"
+echo "bench: statfile ($STAT_PATH, and $DATA4K)/openread/createunlink N=$N_FS_NATIVE native, N=$N_FS_GUEST sandbox/runsc; getdents $N_DIR listings of $DIR_FILES files; seqio $SEQ_MIB MiB; native files in $NATIVE_TMP; median of $REPS runs"
 if [ -n "$RUNSC" ]; then runsc_desc="${RUNSC_CMD[*]} PROG"; else runsc_desc="not installed"; fi
 echo "bench: sandbox: ${SANDBOX_CMD[*]} PROG; runsc: $runsc_desc"
 
@@ -151,6 +190,41 @@ for p in forkwait threads pingpong; do
     fi
 done
 
+# File operations: µs per operation, each program timing its own loop. Results
+# in PR_<row>_<system> like the rows above. fs_cmd ROW N sets FS_CMD to the
+# program and its arguments; TMP is where it makes its files.
+fs_cmd() { # fs_cmd ROW N TMP
+    case $1 in
+    stat)      FS_CMD=("$OUT/statfile" "$2" "$STAT_PATH") ;;   # a symlink on Debian
+    statplain) FS_CMD=("$OUT/statfile" "$2" "$DATA4K") ;;      # a regular file
+    openread)  FS_CMD=("$OUT/openread" "$2" "$DATA4K") ;;
+    create)    FS_CMD=("$OUT/createunlink" "$2" "$3") ;;
+    getdents)  FS_CMD=("$OUT/getdents" "$2" "$DIR_FILES" "$3") ;;
+    esac
+}
+for k in stat statplain openread create getdents; do
+    if [ "$k" = getdents ]; then nn=$N_DIR ng=$N_DIR; else nn=$N_FS_NATIVE ng=$N_FS_GUEST; fi
+    fs_cmd "$k" "$nn" "$NATIVE_TMP"
+    declare "PR_${k}_native=$(per_call "$k native" "${FS_CMD[@]}")"
+    declare "PR_${k}_sandbox=n/a" "PR_${k}_runsc=n/a"
+    fs_cmd "$k" "$ng" /tmp
+    if have_sandbox; then
+        declare "PR_${k}_sandbox=$(per_call "$k sandbox" "${SANDBOX_CMD[@]}" "${FS_CMD[@]}")"
+    fi
+    if have_runsc; then
+        declare "PR_${k}_runsc=$(per_call "$k runsc" "${RUNSC_CMD[@]}" "${FS_CMD[@]}")"
+    fi
+done
+# Sequential write and read: MiB/s, "WRITE READ" per system.
+read -r sq_w_native sq_r_native < <(seq_runs "seqio native" "$OUT/seqio" "$SEQ_MIB" "$NATIVE_TMP")
+sq_w_sandbox=n/a sq_r_sandbox=n/a sq_w_runsc=n/a sq_r_runsc=n/a
+if have_sandbox; then
+    read -r sq_w_sandbox sq_r_sandbox < <(seq_runs "seqio sandbox" "${SANDBOX_CMD[@]}" "$OUT/seqio" "$SEQ_MIB" /tmp)
+fi
+if have_runsc; then
+    read -r sq_w_runsc sq_r_runsc < <(seq_runs "seqio runsc" "${RUNSC_CMD[@]}" "$OUT/seqio" "$SEQ_MIB" /tmp)
+fi
+
 # --- report ---------------------------------------------------------------------
 row() { printf '%-26s | %8s | %8s | %8s | %8s | %14s | %12s | %13s\n' "$@"; }
 echo
@@ -160,7 +234,7 @@ row "getppid, ns/call" "$sc_native" "$sc_bare" "$sc_sandbox" "$sc_runsc" \
     "$(ratio "$sc_sandbox" "$sc_native")" "$(ratio "$sc_sandbox" "$sc_bare")" "$(ratio "$sc_runsc" "$sc_sandbox")"
 row "startup static true, ms" "$st_native" - "$st_sandbox" "$st_runsc" \
     "$(ratio "$st_sandbox" "$st_native")" - "$(ratio "$st_runsc" "$st_sandbox")"
-# proc_row LABEL PROG: a row with no bare cell.
+# proc_row LABEL KEY: a row with no bare cell, from PR_KEY_{native,sandbox,runsc}.
 proc_row() {
     local n="PR_$2_native" s="PR_$2_sandbox" r="PR_$2_runsc"
     row "$1" "${!n}" - "${!s}" "${!r}" \
@@ -169,7 +243,20 @@ proc_row() {
 proc_row "fork+wait, us/iter" forkwait
 proc_row "thread create+join, us" threads
 proc_row "futex ping-pong, us/rt" pingpong
+proc_row "stat, us/call" stat
+proc_row "stat no symlink, us/call" statplain
+proc_row "open+read 4K+close, us" openread
+proc_row "create+close+unlink, us" create
+proc_row "getdents ${DIR_FILES} files, us" getdents
+# tp_row LABEL NATIVE SANDBOX RUNSC: MiB/s cells; the ratios are of time per MiB
+# (inverted), so that above 1 means slower as in every other row.
+tp_row() {
+    row "$1" "$2" - "$3" "$4" "$(ratio "$2" "$3")" - "$(ratio "$3" "$4")"
+}
+tp_row "seq write ${SEQ_MIB} MiB, MiB/s" "$sq_w_native" "$sq_w_sandbox" "$sq_w_runsc"
+tp_row "seq read ${SEQ_MIB} MiB, MiB/s" "$sq_r_native" "$sq_r_sandbox" "$sq_r_runsc"
 echo
+echo "(MiB/s rows: the ratios compare time per MiB, so above 1 means slower, as in the other rows)"
 echo "bare round trip without GETREGS/SETREGS (SYSEMU + waitpid only): $sc_bare_noregs ns"
 
 # Targets (bench/README.md): per call within 1.3x of bare, startup under 30 ms.
