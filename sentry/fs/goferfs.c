@@ -186,23 +186,47 @@ static int goferfs_rename(struct inode *odir, const char *oname, struct inode *n
     return 0;
 }
 
+/* link_target: the symlink's target, asked of the Gofer the first time only (every
+ * path walk through a served symlink would otherwise cost a round trip). */
+static int link_target(struct inode *ino, const char **out)
+{
+    struct gofer_inode *gi = gino(ino);
+    char *cached = __atomic_load_n(&gi->link, __ATOMIC_ACQUIRE);
+    if (!cached) {
+        char *pkt = malloc(GP_MAX_MSG);
+        if (!pkt)
+            return -ENOMEM;
+        struct gp_req rq = { .type = GP_READLINK, .fid = gi->fid };
+        struct gp_reply rp;
+        int err = gc_call(gclient(ino), &rq, &rp, pkt, NULL);
+        char *mine = err == 0 ? strdup(rp.target) : NULL;
+        free(pkt);
+        if (err < 0)
+            return err;
+        if (!mine)
+            return -ENOMEM;
+        cached = NULL;
+        if (__atomic_compare_exchange_n(&gi->link, &cached, mine, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            cached = mine;
+        else
+            free(mine);  /* another thread stored the same target first */
+    }
+    *out = cached;
+    return 0;
+}
+
 static int goferfs_readlink(struct inode *ino, char *buf, size_t size)
 {
-    char *pkt = malloc(GP_MAX_MSG);
-    if (!pkt)
-        return -ENOMEM;
-    struct gp_req rq = { .type = GP_READLINK, .fid = gino(ino)->fid };
-    struct gp_reply rp;
-    int err = gc_call(gclient(ino), &rq, &rp, pkt, NULL);
-    if (err == 0) {
-        size_t n = strlen(rp.target);
-        if (n > size)
-            n = size;
-        memcpy(buf, rp.target, n);
-        err = (int)n;
-    }
-    free(pkt);
-    return err;
+    const char *target;
+    int err = link_target(ino, &target);
+    if (err < 0)
+        return err;
+    size_t n = strlen(target);
+    if (n > size)
+        n = size;
+    memcpy(buf, target, n);
+    return (int)n;
 }
 
 static int goferfs_getattr(struct inode *ino)
@@ -303,9 +327,7 @@ int goferfs_fsync(struct inode *ino, int datasync)
     return gc_call(gclient(ino), &rq, &rp, NULL, NULL);
 }
 
-/* page_fd: the inode's fd for page I/O (rd_fd, or rw_fd which also reads), opened
- * on first use. */
-static int page_fd(struct inode *ino, int write)
+int goferfs_inode_fd(struct inode *ino, int write)
 {
     struct gofer_inode *gi = gino(ino);
     pthread_mutex_lock(&gi->fd_mu);
@@ -323,7 +345,7 @@ static int goferfs_fill_page(struct inode *ino, uint64_t idx, void *dst)
 {
     if (!S_ISREG(ino->mode))
         return -EINVAL;
-    int fd = page_fd(ino, 0);
+    int fd = goferfs_inode_fd(ino, 0);
     if (fd < 0)
         return fd;
     size_t done = 0;
@@ -346,7 +368,7 @@ static int goferfs_write_page(struct inode *ino, uint64_t idx, const void *src, 
 {
     if (gsb(ino)->readonly)
         return -EROFS;
-    int fd = page_fd(ino, 1);
+    int fd = goferfs_inode_fd(ino, 1);
     if (fd < 0)
         return fd;
     size_t done = 0;
@@ -374,6 +396,7 @@ static void goferfs_evict(struct inode *ino)
     if (gi->rw_fd >= 0)
         close(gi->rw_fd);
     pthread_mutex_destroy(&gi->fd_mu);
+    free(gi->link);
     free(gi);
     ino->priv = NULL;
 }

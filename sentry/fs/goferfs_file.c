@@ -21,7 +21,9 @@
 #include "sentry/vfs/file.h"
 
 struct gofer_file {
-    int fd;   /* the host fd, opened by the Gofer for this open file */
+    int fd;      /* the host fd: the inode's shared one (goferfs_inode_fd), or one the
+                  * Gofer opened for this open file alone */
+    int owned;   /* fd is this file's own, closed with it */
 };
 
 static const struct file_ops g_reg_ops, g_dir_ops;
@@ -129,7 +131,8 @@ static int file_fsync(struct file *f, int datasync)
 static void reg_release(struct file *f)
 {
     struct gofer_file *gf = f->priv;
-    close(gf->fd);
+    if (gf->owned)
+        close(gf->fd);
     free(gf);
 }
 
@@ -218,7 +221,16 @@ int goferfs_open_file(struct inode *ino, struct file *f, int flags)
     struct gofer_file *gf = malloc(sizeof(*gf));
     if (!gf)
         return -ENOMEM;
-    gf->fd = goferfs_open_host(ino, flags & HOST_OPEN_FLAGS);
+    /* Every transfer names its offset, so open files can share the inode's host fd
+     * (the one the page cache uses) and an open costs no Gofer round trip after the
+     * first. Synchronous writes need an fd opened with those flags: their own. */
+    int write = (flags & O_ACCMODE) != O_RDONLY;
+    gf->owned = (flags & (O_DSYNC | O_SYNC)) != 0;
+    gf->fd = gf->owned ? -1 : goferfs_inode_fd(ino, write);
+    if (gf->fd < 0) {
+        gf->owned = 1;
+        gf->fd = goferfs_open_host(ino, flags & HOST_OPEN_FLAGS);
+    }
     if (gf->fd < 0) {
         int err = gf->fd;
         free(gf);

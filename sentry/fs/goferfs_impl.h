@@ -22,6 +22,8 @@ struct gofer_inode {
     pthread_mutex_t fd_mu;   /* the two fds below, opened on first use */
     int rd_fd;               /* O_RDONLY: fill_page */
     int rw_fd;               /* O_RDWR: write_page */
+    char *link;              /* atomic: a symlink's target, once read (a symlink's
+                              * target never changes in place: gVisor caches it too) */
 };
 
 static inline struct goferfs_sb *gsb(struct inode *ino) { return ino->sb->priv; }
@@ -35,6 +37,10 @@ static inline struct gofer_client *gclient(struct inode *ino)
 void goferfs_apply_stat(struct inode *ino, const struct gp_stat *st);
 /* goferfs_mark_stale: the next getattr asks the Gofer. */
 void goferfs_mark_stale(struct inode *ino);
+/* goferfs_inode_fd: the inode's shared host fd (rd_fd, or rw_fd which also reads),
+ * opened on first use; it stays the inode's (closed at evict). -errno if the Gofer
+ * refuses. For the page cache and for open files. */
+int goferfs_inode_fd(struct inode *ino, int write);
 /* goferfs_open_host: OPEN of ino's fid with flags; the fd (checked to be of ino's
  * type) or -errno. */
 int goferfs_open_host(struct inode *ino, int flags);

@@ -619,9 +619,19 @@ Test(goferfs, open_write)
     struct file *f = open_file(hello, O_WRONLY | O_APPEND | O_TRUNC, &err);
     cr_assert_not_null(f, "%d", err);
     int fd = goferfs_file_host_fd(f);
-    /* the Gofer's fd is not O_APPEND (goferfs appends itself) and did not truncate
-     * (the VFS does that with setattr) */
-    cr_assert_eq(fcntl(fd, F_GETFL) & (O_ACCMODE | O_APPEND), O_WRONLY);
+    /* the host fd is the inode's shared read-write one (every transfer names its
+     * offset), not O_APPEND (goferfs appends itself), and did not truncate (the VFS
+     * does that with setattr) */
+    cr_assert_eq(fcntl(fd, F_GETFL) & (O_ACCMODE | O_APPEND), O_RDWR);
+    struct file *again = open_file(hello, O_RDONLY, &err);
+    cr_assert_not_null(again, "%d", err);
+    cr_assert_eq(goferfs_file_host_fd(again), fd, "a second open shares the fd");
+    close_file(again);
+    struct file *sync = open_file(hello, O_WRONLY | O_SYNC, &err);
+    cr_assert_not_null(sync, "%d", err);
+    cr_assert_neq(goferfs_file_host_fd(sync), fd, "O_SYNC gets its own fd");
+    cr_assert(fcntl(goferfs_file_host_fd(sync), F_GETFL) & O_SYNC);
+    close_file(sync);
     cr_assert_eq(pwrite(fd, "more", 4, (off_t)sizeof(HELLO) - 1), 4);
     cr_assert_eq(f->ops->fsync(f, 0), 0);
     cr_assert_eq(f->ops->fsync(f, 1), 0);
