@@ -66,6 +66,8 @@ long syscall_dispatch(struct task *t, const struct syscall_args *a)
         strace_print_noreturn(t, a);
         return call(t, a);
     }
+    if (a->nr == __NR_execve || a->nr == __NR_execveat)
+        return strace_call_replacing_memory(t, a, call);
     long ret = call(t, a);
     strace_print(t, a, ret);
     return ret;

@@ -283,41 +283,66 @@ static void fmt_arg(struct strace_buf *b, struct task *t, const struct syscall_a
     }
 }
 
+/* format_call: "[pid N] name(args) = " into b. */
+static void format_call(struct strace_buf *b, struct task *t, const struct syscall_args *a,
+                        long ret, int returned)
+{
+    uint64_t nr = a->nr;
+    const struct syscall_entry *e =
+        nr < SYSCALL_MAX && g_syscalls[nr].name ? &g_syscalls[nr] : NULL;
+
+    strace_buf_printf(b, "[pid %d] ", t ? t->tid : 0);
+    if (e) {
+        strace_buf_printf(b, "%s(", e->name);
+        for (int i = 0; i < 6 && e->args[i] != AF_NONE; i++) {
+            if (i)
+                buf_puts(b, ", ");
+            fmt_arg(b, t, a, i, e->args[i], ret, returned);
+        }
+    } else {
+        /* Unknown number: we cannot tell how many arguments, so show all six. */
+        strace_buf_printf(b, "syscall_%llu(", (unsigned long long)nr);
+        for (int i = 0; i < 6; i++)
+            strace_buf_printf(b, "%s%#llx", i ? ", " : "",
+                              (unsigned long long)a->arg[i]);
+    }
+    buf_puts(b, ") = ");
+}
+
+/* finish: the result (or "?") and the newline, then the line goes out. */
+static void finish(struct strace_buf *b, const struct syscall_args *a, long ret,
+                   int returned)
+{
+    uint64_t nr = a->nr;
+    if (returned)
+        strace_fmt_ret(b, ret, nr < SYSCALL_MAX && g_syscalls[nr].ret_hex);
+    else
+        buf_putc(b, '?');
+    b->p[b->len++] = '\n';
+    if (write(STDERR_FILENO, b->p, b->len) < 0) {
+        /* stderr is gone; nothing better to do */
+    }
+    log_raw(b->p, b->len);   /* no-op unless a debug log is open */
+}
+
 static void emit(struct task *t, const struct syscall_args *a, long ret, int returned)
 {
     char line[STRACE_LINE_MAX];
     /* One byte held back so the newline always fits, even after truncation. */
     struct strace_buf b = { .p = line, .size = sizeof(line) - 1, .len = 0 };
-    uint64_t nr = a->nr;
-    const struct syscall_entry *e =
-        nr < SYSCALL_MAX && g_syscalls[nr].name ? &g_syscalls[nr] : NULL;
+    format_call(&b, t, a, ret, returned);
+    finish(&b, a, ret, returned);
+}
 
-    strace_buf_printf(&b, "[pid %d] ", t ? t->tid : 0);
-    if (e) {
-        strace_buf_printf(&b, "%s(", e->name);
-        for (int i = 0; i < 6 && e->args[i] != AF_NONE; i++) {
-            if (i)
-                buf_puts(&b, ", ");
-            fmt_arg(&b, t, a, i, e->args[i], ret, returned);
-        }
-    } else {
-        /* Unknown number: we cannot tell how many arguments, so show all six. */
-        strace_buf_printf(&b, "syscall_%llu(", (unsigned long long)nr);
-        for (int i = 0; i < 6; i++)
-            strace_buf_printf(&b, "%s%#llx", i ? ", " : "",
-                              (unsigned long long)a->arg[i]);
-    }
-    buf_puts(&b, ") = ");
-    if (returned)
-        strace_fmt_ret(&b, ret, e && e->ret_hex);
-    else
-        buf_putc(&b, '?');
-    line[b.len++] = '\n';
-
-    if (write(STDERR_FILENO, line, b.len) < 0) {
-        /* stderr is gone; nothing better to do */
-    }
-    log_raw(line, b.len);   /* no-op unless a debug log is open */
+long strace_call_replacing_memory(struct task *t, const struct syscall_args *a,
+                                  long (*call)(struct task *, const struct syscall_args *))
+{
+    char line[STRACE_LINE_MAX];
+    struct strace_buf b = { .p = line, .size = sizeof(line) - 1, .len = 0 };
+    format_call(&b, t, a, 0, 0);
+    long ret = call(t, a);
+    finish(&b, a, ret, 1);
+    return ret;
 }
 
 void strace_print(struct task *t, const struct syscall_args *a, long ret)

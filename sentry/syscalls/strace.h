@@ -37,6 +37,12 @@ void strace_fmt_bytes(struct strace_buf *b, const char *s, size_t n, int more);
  * file or directory)", or "? ERESTARTSYS (...)" for restart codes. */
 void strace_fmt_ret(struct strace_buf *b, long ret, int hex);
 
+/* strace_call_replacing_memory: for execve and execveat, whose arguments point into
+ * memory the call replaces: formats the arguments first, makes the call, then prints
+ * the line with its result. */
+long strace_call_replacing_memory(struct task *t, const struct syscall_args *a,
+                                  long (*call)(struct task *, const struct syscall_args *));
+
 /* strace_print_noreturn: prints "name(args) = ?" before a call that does not come
  * back (exit, exit_group). */
 void strace_print_noreturn(struct task *t, const struct syscall_args *a);
