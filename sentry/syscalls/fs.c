@@ -242,7 +242,11 @@ static long do_access(struct task *t, int dirfd, uint64_t upath, int mode, int f
         int may = ((mode & R_OK) ? MAY_READ : 0) | ((mode & W_OK) ? MAY_WRITE : 0) |
                   ((mode & X_OK) ? MAY_EXEC : 0);
         struct inode *ino = w.path.d->inode;
-        err = may ? vfs_permission(&t->cred, ino, may) : 0;
+        /* as Linux: a regular file on a noexec mount cannot be executed by anyone */
+        if ((mode & X_OK) && S_ISREG(ino->mode) && (w.path.mnt->flags & MNT_NOEXEC))
+            err = -EACCES;
+        else
+            err = may ? vfs_permission(&t->cred, ino, may) : 0;
         if (err == 0 && (mode & W_OK) && (S_ISREG(ino->mode) || S_ISDIR(ino->mode) ||
                                           S_ISLNK(ino->mode)) &&
             ((w.path.mnt->flags & MNT_RDONLY) || (ino->sb->flags & SB_RDONLY)))
@@ -894,10 +898,14 @@ static int statfs_inode(const struct path *p, struct statfs *sf)
     sf->f_namelen = NAME_MAX;
     int err = ino->ops->statfs ? ino->ops->statfs(ino, sf) : 0;
     unsigned long fl = 0;
-    if (p->mnt->flags & MNT_RDONLY) fl |= ST_RDONLY;
+    if ((p->mnt->flags & MNT_RDONLY) || (ino->sb->flags & SB_RDONLY)) fl |= ST_RDONLY;
     if (p->mnt->flags & MNT_NOSUID) fl |= ST_NOSUID;
     if (p->mnt->flags & MNT_NODEV) fl |= ST_NODEV;
     if (p->mnt->flags & MNT_NOEXEC) fl |= ST_NOEXEC;
+    if (p->mnt->flags & MNT_NOATIME) fl |= ST_NOATIME;
+    if (p->mnt->flags & MNT_NODIRATIME) fl |= ST_NODIRATIME;
+    if (p->mnt->flags & MNT_RELATIME) fl |= ST_RELATIME;
+    if (p->mnt->flags & MNT_NOSYMFOLLOW) fl |= 0x2000 /* ST_NOSYMFOLLOW */;
     sf->f_flags = (long)(fl | 0x0020 /* ST_VALID */);
     return err;
 }

@@ -195,6 +195,8 @@ SYSCALL_DECL(execveat);
 /* inotify.c: inotify */
 
 /* mount.c: mount, umount2, pivot_root */
+SYSCALL_DECL(mount);
+SYSCALL_DECL(umount2);
 
 /* timerfd.c, posix_timer.c, signalfd.c: timers and signal fds */
 

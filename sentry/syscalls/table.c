@@ -251,8 +251,9 @@ const struct syscall_entry g_syscalls[SYSCALL_MAX] = {
     FULL(sync),
     NONE(acct, S),
     NONE(settimeofday, P, P),
-    NONE(mount, S, S, S, X, P),
-    NONE(umount2, S, X),
+    PARTIAL(mount, "tmpfs, proc, sysfs, bind (MS_REC), remount, MS_MOVE; one namespace: "
+                   "propagation types other than unbindable are no-ops", S, S, S, X, P),
+    FULL(umount2, S, X),
     NONE(swapon, S, X),
     NONE(swapoff, S),
     NONE(reboot, X, X, X, P),

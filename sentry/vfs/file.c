@@ -41,6 +41,8 @@ void file_put(struct file *f)
         return;
     if (f->ops && f->ops->release)
         f->ops->release(f);
+    if (f->write_held)
+        mnt_drop_write(f->path.mnt);
     if (f->path.d)
         path_put(&f->path);
     inode_put(f->inode);

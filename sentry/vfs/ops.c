@@ -127,13 +127,28 @@ static int open_inode(struct task *t, struct file *f, int flags)
     return ino->ops->open(ino, f, flags);
 }
 
+/* opens_for_write: f (not yet opened) writes its object's data: a regular file or
+ * directory opened for writing, which counts against a read-only remount. */
+static int opens_for_write(const struct file *f, int flags)
+{
+    int acc = flags & O_ACCMODE;
+    return !(flags & O_PATH) && (acc == O_WRONLY || acc == O_RDWR) && f->path.mnt &&
+           (S_ISREG(f->inode->mode) || S_ISDIR(f->inode->mode));
+}
+
 int vfs_open_path(struct task *t, const struct path *p, int flags, struct file **out)
 {
     struct file *f = file_alloc_path(p, (unsigned)flags & ~(O_CREAT | O_EXCL | O_NOCTTY |
                                                             O_TRUNC | O_CLOEXEC));
     if (!f)
         return -ENOMEM;
-    int err = open_inode(t, f, flags);
+    int err = 0;
+    if (opens_for_write(f, flags)) {
+        err = mnt_want_write(f->path.mnt);
+        f->write_held = err == 0;
+    }
+    if (err == 0)
+        err = open_inode(t, f, flags);
     if (err < 0) {
         f->ops = NULL;   /* nothing to release */
         file_put(f);
