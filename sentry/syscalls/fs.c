@@ -23,6 +23,7 @@
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/handlers.h"
 #include "sentry/vfs/fdtable.h"
+#include "sentry/vfs/fsnotify.h"
 #include "sentry/vfs/file.h"
 #include "sentry/vfs/vfs.h"
 
@@ -332,6 +333,7 @@ static long do_getdents(struct task *t, int fd, uint64_t dirp, size_t count, int
     pthread_mutex_lock(&f->pos_mu);
     ret = f->ops->iterate(f, &b.e);
     pthread_mutex_unlock(&f->pos_mu);
+    fsnotify_access(f);   /* as Linux's iterate_dir, whatever it found */
     if (ret == 0) {
         if (b.used == 0 && b.full)
             ret = -EINVAL;   /* Linux: the buffer cannot hold the next entry */
@@ -696,6 +698,8 @@ static long set_times(struct task *t, int dfd, uint64_t upath, const struct time
         ia.valid |= ATTR_CTIME;
         ia.ctime = now;
         err = ino->ops->setattr(ino, &ia);
+        if (err == 0)
+            fsnotify_change(p.d, ia.valid);
     }
     path_put(&p);
     return err;
@@ -1062,8 +1066,10 @@ static long do_xattr(struct task *t, const struct syscall_args *a, int fd_form,
             ret = ino->ops->setxattr ? ino->ops->setxattr(ino, name, val, size, flags)
                                      : -EOPNOTSUPP;
         free(val);
-        if (ret == 0)
+        if (ret == 0) {
             inode_touch(ino, ATTR_CTIME);
+            fsnotify_xattr(p.d);
+        }
         break;
     }
     case 1: {
@@ -1095,8 +1101,10 @@ static long do_xattr(struct task *t, const struct syscall_args *a, int fd_form,
     }
     default:
         ret = ino->ops->removexattr ? ino->ops->removexattr(ino, name) : -ENODATA;
-        if (ret == 0)
+        if (ret == 0) {
             inode_touch(ino, ATTR_CTIME);
+            fsnotify_xattr(p.d);
+        }
     }
 out:
     path_put(&p);

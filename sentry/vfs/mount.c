@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "sentry/vfs/dcache.h"
+#include "sentry/vfs/fsnotify.h"
 #include "sentry/vfs/vfs.h"
 
 static struct mount *mounts;      /* vfs_tree_mu; in mount order */
@@ -27,8 +28,10 @@ static int next_mount_id = 20;    /* vfs_tree_mu; Linux's ids start low too */
 static void mnt_free(struct mount *m)
 {
     struct superblock *sb = m->sb;
-    if (__atomic_sub_fetch(&sb->mounts, 1, __ATOMIC_ACQ_REL) == 0)
+    if (__atomic_sub_fetch(&sb->mounts, 1, __ATOMIC_ACQ_REL) == 0) {
+        fsnotify_unmount(sb);
         dcache_drop_sb(sb);
+    }
     d_put(m->root);   /* may free sb */
     if (m->mountpoint)
         d_put(m->mountpoint);

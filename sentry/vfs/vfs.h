@@ -32,6 +32,7 @@ struct mount;
 struct pagecache;
 struct creds;
 struct path;
+struct fsnotify_conn;
 
 /* ---- superblocks ---- */
 
@@ -173,6 +174,7 @@ struct inode {
     struct pagecache *cache;       /* file pages (tmpfs data, mmap of other files);
                                     * created by inode_cache(), freed at evict */
     void *fifo;                    /* a FIFO's pipe (sentry/fs/pipe.c); set once, mu */
+    struct fsnotify_conn *fsnotify;   /* its watches (vfs/fsnotify.c); set once */
     void *priv;                    /* the filesystem's */
 };
 
