@@ -475,7 +475,7 @@ struct superblock *procfs_new(struct inode **root, int *err)
     }
     sb->fstype = "proc";
     sb->dev = vfs_new_dev();
-    sb->flags = SB_NOCACHE;
+    sb->flags = SB_NOCACHE | SB_FREE_WITH_INODES;
     procfs_ncpus();   /* fix the CPU count at boot */
     struct proc_node n = { PK_ROOT, 0, 0, 0, 0 };
     int e = make_inode(sb, &n, root);

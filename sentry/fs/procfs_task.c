@@ -409,6 +409,7 @@ struct mount_rec {
     unsigned flags, sbflags;
     unsigned maj, min;
     const char *fstype;
+    struct superblock *sb;      /* alive while p holds the mount */
     char *source;
     char *root;                 /* the mounted dentry's path within its filesystem */
 };
@@ -422,6 +423,7 @@ struct mount_list {
 /* dentry_fs_path: d's path from its filesystem's root. vfs_tree_mu held. */
 static char *dentry_fs_path(struct dentry *d)
 {
+    int dead = d->dead;
     char buf[PATH_MAX];
     size_t at = sizeof(buf) - 1;
     buf[at] = '\0';
@@ -433,7 +435,11 @@ static char *dentry_fs_path(struct dentry *d)
         memcpy(buf + at, d->name, len);
         buf[--at] = '/';
     }
-    return strdup(at == sizeof(buf) - 1 ? "/" : buf + at);
+    const char *path = at == sizeof(buf) - 1 ? "/" : buf + at;
+    char *out = malloc(strlen(path) + sizeof("//deleted"));
+    if (out)   /* a removed directory shows as Linux's dentry_path shows it */
+        strcat(strcpy(out, path), dead ? "//deleted" : "");
+    return out;
 }
 
 /* collect_mount: called under vfs_tree_mu: copies what the lines need and takes
@@ -463,6 +469,7 @@ static void collect_mount(struct mount *m, void *arg)
     r->maj = major(m->sb->dev);
     r->min = minor(m->sb->dev);
     r->fstype = m->sb->fstype;
+    r->sb = m->sb;
     r->source = strdup(m->source ? m->source : "none");
     r->root = dentry_fs_path(m->root);
 }
@@ -478,12 +485,28 @@ static void put_escaped(struct sbuf *b, const char *s)
     }
 }
 
-static void put_mount_opts(struct sbuf *b, unsigned flags)
+/* put_mount_opts: the per-mount options, as Linux's show_mnt_opts after "ro"/"rw"
+ * (ro: the mount's or, with sb_ro, also its filesystem's read-only state). */
+static void put_mount_opts(struct sbuf *b, unsigned flags, int sb_ro)
 {
-    sb_printf(b, "%s%s%s%s%s", (flags & MNT_RDONLY) ? "ro" : "rw",
-              (flags & MNT_NOSUID) ? ",nosuid" : "", (flags & MNT_NODEV) ? ",nodev" : "",
-              (flags & MNT_NOEXEC) ? ",noexec" : "",
-              (flags & MNT_NOATIME) ? ",noatime" : ",relatime");
+    sb_printf(b, "%s", (flags & MNT_RDONLY) || sb_ro ? "ro" : "rw");
+    static const struct { unsigned flag; const char *name; } opts[] = {
+        { MNT_NOSUID, ",nosuid" }, { MNT_NODEV, ",nodev" }, { MNT_NOEXEC, ",noexec" },
+        { MNT_NOATIME, ",noatime" }, { MNT_NODIRATIME, ",nodiratime" },
+        { MNT_RELATIME, ",relatime" }, { MNT_NOSYMFOLLOW, ",nosymfollow" },
+    };
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+        if (flags & opts[i].flag)
+            sb_printf(b, "%s", opts[i].name);
+}
+
+/* put_fs_opts: the filesystem's own options (",size=1024k"), if it has any. */
+static void put_fs_opts(struct sbuf *b, struct superblock *sb)
+{
+    char opts[256] = "";
+    if (sb->ops && sb->ops->show_options)
+        sb->ops->show_options(sb, opts, sizeof(opts));
+    put_escaped(b, opts);
 }
 
 static int gen_mounts(const struct proc_node *node, struct sbuf *b, int info)
@@ -496,25 +519,36 @@ static int gen_mounts(const struct proc_node *node, struct sbuf *b, int info)
     char *mp = malloc(PATH_MAX);
     for (size_t i = 0; i < l.n; i++) {
         struct mount_rec *r = &l.r[i];
-        int len = mp ? vfs_path_string(&r->p, &root, mp, PATH_MAX) : -ENOMEM;
+        /* as Linux: mounts the process cannot reach from its root are not shown */
+        int len = !vfs_path_is_under(&r->p, &root) ? -ENOENT
+                  : mp ? vfs_path_string(&r->p, &root, mp, PATH_MAX) : -ENOMEM;
+        int sb_ro = (r->sbflags & SB_RDONLY) != 0;
         if (len >= 0 && len < PATH_MAX && r->source && r->root) {
             mp[len] = '\0';
+            /* the mount point is where the mount is, which is never removed: a
+             * removed directory mounted there does not make it "(deleted)" */
+            size_t dl = strlen(" (deleted)");
+            if (r->p.d->dead && (size_t)len >= dl && !strcmp(mp + len - dl, " (deleted)"))
+                mp[len - dl] = '\0';
             if (info) {
                 sb_printf(b, "%d %d %u:%u ", r->id, r->parent_id, r->maj, r->min);
                 put_escaped(b, r->root);
                 sb_putc(b, ' ');
                 put_escaped(b, mp);
                 sb_putc(b, ' ');
-                put_mount_opts(b, r->flags);
+                put_mount_opts(b, r->flags, 0);
                 sb_printf(b, " - %s ", r->fstype);
                 put_escaped(b, r->source);
-                sb_printf(b, " %s\n", (r->sbflags & SB_RDONLY) ? "ro" : "rw");
+                sb_printf(b, " %s", sb_ro ? "ro" : "rw");
+                put_fs_opts(b, r->sb);
+                sb_putc(b, '\n');
             } else {
                 put_escaped(b, r->source);
                 sb_putc(b, ' ');
                 put_escaped(b, mp);
                 sb_printf(b, " %s ", r->fstype);
-                put_mount_opts(b, r->flags);
+                put_mount_opts(b, r->flags, sb_ro);
+                put_fs_opts(b, r->sb);
                 sb_printf(b, " 0 0\n");
             }
         }

@@ -119,7 +119,7 @@ struct superblock *sysfs_new(struct inode **root, int *err)
     }
     sb->fstype = "sysfs";
     sb->dev = vfs_new_dev();
-    sb->flags = SB_RDONLY;
+    sb->flags = SB_RDONLY | SB_FREE_WITH_INODES;
     procfs_ncpus();   /* fix the CPU count at boot */
     int e = make_inode(sb, N_ROOT, root);
     if (e < 0) {

@@ -18,9 +18,6 @@
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
-/* superblock->priv: counts live inodes; the last evict frees the superblock. */
-struct tmpfs_sb { uint64_t live; };
-
 int tmpfs_is(const struct inode *ino) { return ino->ops == &tmpfs_inode_ops; }
 
 static struct inode *tmpfs_new_inode(struct superblock *sb, uint32_t mode, uint32_t uid,
@@ -64,7 +61,11 @@ struct superblock *tmpfs_new(const char *fstype, uint32_t root_mode, uint32_t ui
         goto nomem;
     sb->fstype = fstype;
     sb->dev = vfs_new_dev();
+    sb->ops = &tmpfs_super_ops;
     sb->priv = ts;
+    ts->mode = root_mode & 07777;
+    ts->uid = uid;
+    ts->gid = gid;
     *root = tmpfs_new_inode(sb, S_IFDIR | (root_mode & 07777), uid, gid, 0);
     if (!*root)
         goto nomem;
@@ -87,6 +88,7 @@ static void tmpfs_evict(struct inode *ino)
     free(tn);
     /* the page cache (the file's data) is freed by inode_put after us */
     struct superblock *sb = ino->sb;
+    tmpfs_charge(sb, -(int64_t)(ino->blocks / (PAGE_SIZE / 512)));
     struct tmpfs_sb *ts = sb->priv;
     if (__atomic_sub_fetch(&ts->live, 1, __ATOMIC_ACQ_REL) == 0) {
         free(ts);
@@ -488,12 +490,20 @@ static int tmpfs_statfs(struct inode *ino, struct statfs *out)
     out->f_type = TMPFS_MAGIC;
     out->f_bsize = PAGE_SIZE;
     out->f_frsize = PAGE_SIZE;
+    struct tmpfs_sb *ts = TSB(ino->sb);
     uint64_t max = memfile_max(), used = memfile_used();
     out->f_blocks = max / PAGE_SIZE;
     out->f_bfree = out->f_bavail = (max > used ? max - used : 0) / PAGE_SIZE;
-    uint64_t live = __atomic_load_n(&((struct tmpfs_sb *)ino->sb->priv)->live,
-                                    __ATOMIC_RELAXED);
-    out->f_files = max / PAGE_SIZE;
+    uint64_t limit = __atomic_load_n(&ts->max_blocks, __ATOMIC_RELAXED);
+    if (limit) {
+        /* size=: the limit and what this tmpfs holds, as Linux shows them */
+        uint64_t mine = __atomic_load_n(&ts->used_blocks, __ATOMIC_RELAXED);
+        out->f_blocks = limit;
+        out->f_bfree = out->f_bavail = limit > mine ? limit - mine : 0;
+    }
+    uint64_t live = __atomic_load_n(&ts->live, __ATOMIC_RELAXED);
+    uint64_t files = __atomic_load_n(&ts->max_inodes, __ATOMIC_RELAXED);
+    out->f_files = files ? files : max / PAGE_SIZE;
     out->f_ffree = out->f_files > live ? out->f_files - live : 0;
     out->f_namelen = TMPFS_NAME_MAX;
     return 0;

@@ -21,6 +21,13 @@ struct superblock;
 struct superblock *tmpfs_new(const char *fstype, uint32_t root_mode, uint32_t uid,
                              uint32_t gid, struct inode **root, int *err);
 
+/* tmpfs_mount: a tmpfs for mount(2) with the options in data (see tmpfs_opts.c;
+ * NULL: none): the root is 01777 and belongs to uid/gid unless mode=/uid=/gid= say
+ * otherwise; readonly (or "ro") makes it read-only. NULL with *err set (-EINVAL for
+ * a bad option). */
+struct superblock *tmpfs_mount(const char *data, int readonly, uint32_t uid, uint32_t gid,
+                               struct inode **root, int *err);
+
 /* tmpfs_read_host/tmpfs_write_host: read or write a regular tmpfs file's data from
  * Sentry memory at off (for tests, and for the Sentry's own use such as copy-up).
  * Same results as read(2)/pwrite(2): bytes moved, 0 at end of file, or -errno

@@ -39,10 +39,13 @@ static ssize_t host_copy(struct copier *c, size_t skip, void *page, size_t n, in
     return (ssize_t)n;
 }
 
+/* update_blocks: blocks from the pages the cache holds, charged to the superblock's
+ * size= limit. inode->mu held. */
 static void update_blocks(struct inode *ino)
 {
-    /* inode->mu held */
-    ino->blocks = ino->cache ? pc_pages(ino->cache) * (PAGE_SIZE / 512) : 0;
+    uint64_t pages = ino->cache ? pc_pages(ino->cache) : 0;
+    tmpfs_charge(ino->sb, (int64_t)pages - (int64_t)(ino->blocks / (PAGE_SIZE / 512)));
+    ino->blocks = pages * (PAGE_SIZE / 512);
 }
 
 /* zero_tail: zeroes the last page beyond old_size before the file grows, so bytes a
@@ -126,10 +129,15 @@ static ssize_t do_write(struct inode *ino, struct copier *c, size_t n, int64_t *
         zero_tail(ino, size);
     size_t done = 0;
     ssize_t err = 0;
+    uint64_t added = 0;   /* pages this write allocated */
     while (done < n) {
         uint64_t at = (uint64_t)off + done;
         size_t in_page = at & (PAGE_SIZE - 1);
         size_t take = MIN(n - done, PAGE_SIZE - in_page);
+        if (pc_find(pc, at / PAGE_SIZE) < 0 && tmpfs_full(ino->sb, ++added)) {
+            err = -ENOSPC;   /* the size= limit */
+            break;
+        }
         int64_t poff = pc_get(pc, at / PAGE_SIZE, NULL, NULL);
         if (poff < 0) {
             /* the memory file is full: tmpfs reports that as a full disk */

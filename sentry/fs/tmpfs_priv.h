@@ -63,6 +63,27 @@ struct tnode {
 
 static inline struct tnode *TN(struct inode *i) { return i->priv; }
 
+/* superblock->priv. live counts inodes; the last evict frees the superblock. The
+ * limits come from mount options (tmpfs_opts.c); fields marked (a) are atomics. */
+struct tmpfs_sb {
+    uint64_t live;             /* (a) */
+    uint64_t max_blocks;       /* (a) pages of file data allowed; 0: no limit */
+    uint64_t used_blocks;      /* (a) pages of file data held */
+    uint64_t max_inodes;       /* (a) nr_inodes=, shown only (0: no limit) */
+    uint32_t mode, uid, gid;   /* the root's at mount time, for show_options */
+    unsigned given;            /* (a) TMPFS_GIVEN_*: limits set by an option, shown */
+};
+enum { TMPFS_GIVEN_SIZE = 1 << 0, TMPFS_GIVEN_INODES = 1 << 1 };
+
+static inline struct tmpfs_sb *TSB(struct superblock *sb) { return sb->priv; }
+
+/* tmpfs_opts.c: mount options: show_options and reconfigure. */
+extern const struct super_ops tmpfs_super_ops;
+/* tmpfs_charge: the file data of sb grew (or shrank) by delta pages. */
+void tmpfs_charge(struct superblock *sb, int64_t delta);
+/* tmpfs_full: adding a page to sb would pass its size= limit. */
+int tmpfs_full(struct superblock *sb, uint64_t adding);
+
 extern const struct inode_ops tmpfs_inode_ops;
 extern const struct file_ops tmpfs_reg_ops;
 extern const struct file_ops tmpfs_dir_ops;

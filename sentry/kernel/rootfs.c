@@ -17,6 +17,9 @@
 #include "sentry/fs/tmpfs.h"
 #include "sentry/vfs/vfs.h"
 
+/* The flags of /proc and /sys, as a Linux system mounts them. */
+#define MNT_BOOT_PROC (MNT_NOSUID | MNT_NODEV | MNT_NOEXEC | MNT_RELATIME)
+
 /* child_dir: the directory name under p, created (0755) in the root overlay when the
  * served tree lacks it. A new reference in out. */
 static int child_dir(const struct path *p, const char *name, struct path *out)
@@ -118,14 +121,14 @@ int rootfs_build(int gofer_sock, int readonly)
     struct superblock *sb;
     if (!(sb = tmpfs_new("tmpfs", S_IFDIR | 0755, 0, 0, &fsroot, &err)) ||
         (err = populate_dev(fsroot)) < 0 ||
-        (err = mount_fs(&rp, "dev", sb, fsroot, MNT_NOSUID, "tmpfs")) < 0)
+        (err = mount_fs(&rp, "dev", sb, fsroot, MNT_NOSUID | MNT_RELATIME, "tmpfs")) < 0)
         goto out;
     if (!(sb = procfs_new(&fsroot, &err)) ||
-        (err = mount_fs(&rp, "proc", sb, fsroot, MNT_NOSUID | MNT_NODEV | MNT_NOEXEC,
+        (err = mount_fs(&rp, "proc", sb, fsroot, MNT_BOOT_PROC,
                         "proc")) < 0)
         goto out;
     if (!(sb = sysfs_new(&fsroot, &err)) ||
-        (err = mount_fs(&rp, "sys", sb, fsroot, MNT_NOSUID | MNT_NODEV | MNT_NOEXEC,
+        (err = mount_fs(&rp, "sys", sb, fsroot, MNT_BOOT_PROC,
                         "sysfs")) < 0)
         goto out;
     {
@@ -133,8 +136,9 @@ int rootfs_build(int gofer_sock, int readonly)
         if ((err = vfs_lookup_child(&rp, "dev", &dev)) == 0) {
             if ((err = vfs_lookup_child(&dev, "shm", &shm)) == 0) {
                 if ((sb = tmpfs_new("tmpfs", S_IFDIR | 01777, 0, 0, &fsroot, &err)))
-                    err = vfs_mount_at(&shm, sb, fsroot, MNT_NOSUID | MNT_NODEV,
-                                       "tmpfs", NULL);
+                    err = vfs_mount_at(&shm, sb, fsroot,
+                                       MNT_NOSUID | MNT_NODEV | MNT_RELATIME, "tmpfs",
+                                       NULL);
                 path_put(&shm);
             }
             path_put(&dev);

@@ -23,6 +23,7 @@
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/handlers.h"
 #include "sentry/vfs/fdtable.h"
+#include "sentry/vfs/fsnotify.h"
 #include "sentry/vfs/file.h"
 #include "sentry/vfs/vfs.h"
 
@@ -242,7 +243,11 @@ static long do_access(struct task *t, int dirfd, uint64_t upath, int mode, int f
         int may = ((mode & R_OK) ? MAY_READ : 0) | ((mode & W_OK) ? MAY_WRITE : 0) |
                   ((mode & X_OK) ? MAY_EXEC : 0);
         struct inode *ino = w.path.d->inode;
-        err = may ? vfs_permission(&t->cred, ino, may) : 0;
+        /* as Linux: a regular file on a noexec mount cannot be executed by anyone */
+        if ((mode & X_OK) && S_ISREG(ino->mode) && (w.path.mnt->flags & MNT_NOEXEC))
+            err = -EACCES;
+        else
+            err = may ? vfs_permission(&t->cred, ino, may) : 0;
         if (err == 0 && (mode & W_OK) && (S_ISREG(ino->mode) || S_ISDIR(ino->mode) ||
                                           S_ISLNK(ino->mode)) &&
             ((w.path.mnt->flags & MNT_RDONLY) || (ino->sb->flags & SB_RDONLY)))
@@ -328,6 +333,7 @@ static long do_getdents(struct task *t, int fd, uint64_t dirp, size_t count, int
     pthread_mutex_lock(&f->pos_mu);
     ret = f->ops->iterate(f, &b.e);
     pthread_mutex_unlock(&f->pos_mu);
+    fsnotify_access(f);   /* as Linux's iterate_dir, whatever it found */
     if (ret == 0) {
         if (b.used == 0 && b.full)
             ret = -EINVAL;   /* Linux: the buffer cannot hold the next entry */
@@ -692,6 +698,8 @@ static long set_times(struct task *t, int dfd, uint64_t upath, const struct time
         ia.valid |= ATTR_CTIME;
         ia.ctime = now;
         err = ino->ops->setattr(ino, &ia);
+        if (err == 0)
+            fsnotify_change(p.d, ia.valid);
     }
     path_put(&p);
     return err;
@@ -894,10 +902,14 @@ static int statfs_inode(const struct path *p, struct statfs *sf)
     sf->f_namelen = NAME_MAX;
     int err = ino->ops->statfs ? ino->ops->statfs(ino, sf) : 0;
     unsigned long fl = 0;
-    if (p->mnt->flags & MNT_RDONLY) fl |= ST_RDONLY;
+    if ((p->mnt->flags & MNT_RDONLY) || (ino->sb->flags & SB_RDONLY)) fl |= ST_RDONLY;
     if (p->mnt->flags & MNT_NOSUID) fl |= ST_NOSUID;
     if (p->mnt->flags & MNT_NODEV) fl |= ST_NODEV;
     if (p->mnt->flags & MNT_NOEXEC) fl |= ST_NOEXEC;
+    if (p->mnt->flags & MNT_NOATIME) fl |= ST_NOATIME;
+    if (p->mnt->flags & MNT_NODIRATIME) fl |= ST_NODIRATIME;
+    if (p->mnt->flags & MNT_RELATIME) fl |= ST_RELATIME;
+    if (p->mnt->flags & MNT_NOSYMFOLLOW) fl |= 0x2000 /* ST_NOSYMFOLLOW */;
     sf->f_flags = (long)(fl | 0x0020 /* ST_VALID */);
     return err;
 }
@@ -1054,8 +1066,10 @@ static long do_xattr(struct task *t, const struct syscall_args *a, int fd_form,
             ret = ino->ops->setxattr ? ino->ops->setxattr(ino, name, val, size, flags)
                                      : -EOPNOTSUPP;
         free(val);
-        if (ret == 0)
+        if (ret == 0) {
             inode_touch(ino, ATTR_CTIME);
+            fsnotify_xattr(p.d);
+        }
         break;
     }
     case 1: {
@@ -1087,8 +1101,10 @@ static long do_xattr(struct task *t, const struct syscall_args *a, int fd_form,
     }
     default:
         ret = ino->ops->removexattr ? ino->ops->removexattr(ino, name) : -ENODATA;
-        if (ret == 0)
+        if (ret == 0) {
             inode_touch(ino, ATTR_CTIME);
+            fsnotify_xattr(p.d);
+        }
     }
 out:
     path_put(&p);

@@ -193,8 +193,14 @@ SYSCALL_DECL(execveat);
 /* tty.c: terminals (the pty ioctls live in sentry/fs/tty) */
 
 /* inotify.c: inotify */
+SYSCALL_DECL(inotify_init);
+SYSCALL_DECL(inotify_init1);
+SYSCALL_DECL(inotify_add_watch);
+SYSCALL_DECL(inotify_rm_watch);
 
 /* mount.c: mount, umount2, pivot_root */
+SYSCALL_DECL(mount);
+SYSCALL_DECL(umount2);
 
 /* timerfd.c, posix_timer.c, signalfd.c: timers and signal fds */
 

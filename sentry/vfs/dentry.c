@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sentry/vfs/dcache.h"
+#include "sentry/vfs/fsnotify.h"
 #include "sentry/vfs/vfs.h"
 
 pthread_mutex_t vfs_tree_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -39,6 +40,7 @@ void d_put(struct dentry *d)
 {
     while (d && __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) == 0) {
         struct dentry *parent = d->parent;
+        fsnotify_dentry_put(d);   /* an unlinked inode's last dentry: IN_DELETE_SELF */
         inode_put(d->inode);
         free(d->name);
         free(d);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/util.h"
+#include "sentry/vfs/fsnotify.h"
 
 struct file *file_alloc(const struct file_ops *ops, unsigned flags, void *priv)
 {
@@ -39,8 +40,14 @@ void file_put(struct file *f)
 {
     if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
+    if (f->ops) {
+        int acc = f->flags & O_ACCMODE;
+        fsnotify_close(f, acc == O_WRONLY || acc == O_RDWR);
+    }
     if (f->ops && f->ops->release)
         f->ops->release(f);
+    if (f->write_held)
+        mnt_drop_write(f->path.mnt);
     if (f->path.d)
         path_put(&f->path);
     inode_put(f->inode);
@@ -77,14 +84,20 @@ ssize_t vfs_read(struct file *f, const struct uio *u, const int64_t *off)
 {
     if ((f->flags & O_ACCMODE) == O_WRONLY)
         return -EBADF;
-    return do_io(f, f->ops->read, u, off);
+    ssize_t n = do_io(f, f->ops->read, u, off);
+    if (n > 0)
+        fsnotify_access(f);
+    return n;
 }
 
 ssize_t vfs_write(struct file *f, const struct uio *u, const int64_t *off)
 {
     if ((f->flags & O_ACCMODE) == O_RDONLY)
         return -EBADF;
-    return do_io(f, f->ops->write, u, off);
+    ssize_t n = do_io(f, f->ops->write, u, off);
+    if (n > 0)
+        fsnotify_modify(f);
+    return n;
 }
 
 int vfs_fstat(struct file *f, struct stat *st)

@@ -84,6 +84,8 @@ struct file {
     struct path path;             /* where it was opened; {NULL, NULL} for files with
                                    * no name (pipes, eventfd, stdio host fds) */
     struct inode *inode;          /* a reference; NULL only for the stdio host files */
+    int write_held;               /* immutable after open: counts as a writer of
+                                   * path.mnt (mnt_want_write) until released */
     struct mappable map;          /* how mm sees the file when it is mapped */
 };
 

@@ -6,6 +6,7 @@
 
 #include "lib/util.h"
 #include "sentry/mm/pagecache.h"
+#include "sentry/vfs/fsnotify.h"
 #include "sentry/vfs/vfs.h"
 
 static uint32_t next_anon_minor = 1;
@@ -32,6 +33,8 @@ struct inode *inode_new(struct superblock *sb, const struct inode_ops *ops, uint
     i->ino = ino;
     i->mode = mode;
     i->nlink = 1;
+    if (sb && (sb->flags & SB_FREE_WITH_INODES))
+        __atomic_add_fetch(&sb->inodes, 1, __ATOMIC_RELAXED);
     pthread_mutex_init(&i->mu, NULL);
     pthread_mutex_init(&i->dir_mu, NULL);
     struct timespec now;
@@ -46,12 +49,18 @@ void inode_put(struct inode *ino)
 {
     if (!ino || __atomic_sub_fetch(&ino->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
+    /* tmpfs's evict may free the superblock: look at it first */
+    struct superblock *sb = ino->sb;
+    int counted = sb && (sb->flags & SB_FREE_WITH_INODES);
     if (ino->ops && ino->ops->evict)
         ino->ops->evict(ino);
     pc_free(ino->cache);
+    fsnotify_inode_free(ino);
     pthread_mutex_destroy(&ino->mu);
     pthread_mutex_destroy(&ino->dir_mu);
     free(ino);
+    if (counted && __atomic_sub_fetch(&sb->inodes, 1, __ATOMIC_ACQ_REL) == 0)
+        free(sb);
 }
 
 struct pagecache *inode_cache(struct inode *ino)

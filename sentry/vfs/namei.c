@@ -365,7 +365,8 @@ int vfs_walk_from(struct task *t, int dirfd, const struct path *from, const char
         struct inode *ci = child.d->inode;
         int follow = !last || slash || (flags & WALK_FOLLOW);
         if (S_ISLNK(ci->mode) && follow) {
-            if ((flags & WALK_NO_SYMLINKS) || ++links > SYMLOOP_MAX) {
+            if ((flags & WALK_NO_SYMLINKS) || ++links > SYMLOOP_MAX ||
+                (child.mnt->flags & MNT_NOSYMFOLLOW)) {
                 path_put(&child);
                 err = -ELOOP;
                 goto fail;
@@ -455,6 +456,32 @@ fail:
 }
 
 /* ---- names ---- */
+
+int vfs_path_is_under(const struct path *p, const struct path *root)
+{
+    pthread_mutex_lock(&vfs_tree_mu);
+    struct mount *m = p->mnt;
+    struct dentry *d = p->d;
+    int under = 0;
+    for (;;) {
+        if (m == root->mnt && d == root->d) {
+            under = 1;
+            break;
+        }
+        if (d == m->root) {
+            if (!m->parent)
+                break;
+            d = m->mountpoint;
+            m = m->parent;
+            continue;
+        }
+        if (!d->parent)
+            break;
+        d = d->parent;
+    }
+    pthread_mutex_unlock(&vfs_tree_mu);
+    return under;
+}
 
 int vfs_path_string(const struct path *p, const struct path *root, char *buf, size_t size)
 {

@@ -12,6 +12,7 @@
 #include "sentry/kernel/task.h"
 #include "sentry/vfs/dcache.h"
 #include "sentry/vfs/file.h"
+#include "sentry/vfs/fsnotify.h"
 #include "sentry/vfs/vfs.h"
 
 /* path_rdonly: writes through p are refused with EROFS. */
@@ -82,6 +83,7 @@ static int create_locked(struct dentry *dir, const char *name, const struct new_
         pthread_mutex_unlock(&vfs_tree_mu);
     }
     inode_touch(di, ATTR_MTIME | ATTR_CTIME);
+    fsnotify_create(di, name, S_ISDIR(nn->mode));
     if (out)
         *out = d;
     else
@@ -127,18 +129,34 @@ static int open_inode(struct task *t, struct file *f, int flags)
     return ino->ops->open(ino, f, flags);
 }
 
+/* opens_for_write: f (not yet opened) writes its object's data: a regular file or
+ * directory opened for writing, which counts against a read-only remount. */
+static int opens_for_write(const struct file *f, int flags)
+{
+    int acc = flags & O_ACCMODE;
+    return !(flags & O_PATH) && (acc == O_WRONLY || acc == O_RDWR) && f->path.mnt &&
+           (S_ISREG(f->inode->mode) || S_ISDIR(f->inode->mode));
+}
+
 int vfs_open_path(struct task *t, const struct path *p, int flags, struct file **out)
 {
     struct file *f = file_alloc_path(p, (unsigned)flags & ~(O_CREAT | O_EXCL | O_NOCTTY |
                                                             O_TRUNC | O_CLOEXEC));
     if (!f)
         return -ENOMEM;
-    int err = open_inode(t, f, flags);
+    int err = 0;
+    if (opens_for_write(f, flags)) {
+        err = mnt_want_write(f->path.mnt);
+        f->write_held = err == 0;
+    }
+    if (err == 0)
+        err = open_inode(t, f, flags);
     if (err < 0) {
         f->ops = NULL;   /* nothing to release */
         file_put(f);
         return err;
     }
+    fsnotify_open(f);
     *out = f;
     return 0;
 }
@@ -308,17 +326,23 @@ int vfs_truncate_file(struct task *t, struct file *f, int64_t size)
     (void)t;
     if (size < 0)
         return -EINVAL;
-    if (f->ops && f->ops->truncate)
-        return f->ops->truncate(f, size);
+    int err;
     struct inode *ino = f->inode;
-    if (!ino || !S_ISREG(ino->mode))
+    if (f->ops && f->ops->truncate) {
+        err = f->ops->truncate(f, size);
+    } else if (!ino || !S_ISREG(ino->mode)) {
         return -EINVAL;
-    if (!ino->ops->setattr)
+    } else if (!ino->ops->setattr) {
         return -EPERM;
-    struct iattr ia = { .valid = ATTR_SIZE | ATTR_MTIME | ATTR_CTIME, .size = size };
-    clock_gettime(CLOCK_REALTIME, &ia.mtime);
-    ia.ctime = ia.mtime;
-    return ino->ops->setattr(ino, &ia);
+    } else {
+        struct iattr ia = { .valid = ATTR_SIZE | ATTR_MTIME | ATTR_CTIME, .size = size };
+        clock_gettime(CLOCK_REALTIME, &ia.mtime);
+        ia.ctime = ia.mtime;
+        err = ino->ops->setattr(ino, &ia);
+    }
+    if (err == 0 && f->path.d)
+        fsnotify_change(f->path.d, ATTR_SIZE | ATTR_MTIME | ATTR_CTIME);
+    return err;
 }
 
 /* ---- creating names ---- */
@@ -433,6 +457,7 @@ int vfs_link(struct task *t, int odirfd, const char *opath, int ndirfd, const ch
         if (err == 0) {
             inode_touch(di, ATTR_MTIME | ATTR_CTIME);
             inode_touch(ow.path.d->inode, ATTR_CTIME);
+            fsnotify_link(di, nw.last, ow.path.d->inode);
         }
     }
     pthread_mutex_unlock(&di->dir_mu);
@@ -474,6 +499,7 @@ int vfs_unlink(struct task *t, int dirfd, const char *path, int at_flags)
     if (err < 0)
         goto unlock;
     struct inode *victim = d->inode;
+    int removed = 0;
     if (rmdir && !inode_is_dir(victim))
         err = -ENOTDIR;
     else if (!rmdir && inode_is_dir(victim))
@@ -491,9 +517,16 @@ int vfs_unlink(struct task *t, int dirfd, const char *path, int at_flags)
             dcache_drop(d);
             inode_touch(di, ATTR_MTIME | ATTR_CTIME);
             inode_touch(victim, ATTR_CTIME);
+            if (!rmdir)
+                fsnotify_link_count(victim);
+            removed = 1;
         }
     }
+    /* Linux's order: the victim's IN_DELETE_SELF (when this was its last name and
+     * dentry) comes before the directory's IN_DELETE */
     d_put(d);
+    if (removed)
+        fsnotify_delete(di, w.last, rmdir);
 unlock:
     pthread_mutex_unlock(&di->dir_mu);
     path_put(&w.path);
@@ -640,10 +673,13 @@ int vfs_rename(struct task *t, int odirfd, const char *opath, int ndirfd,
     if (flags & RENAME_EXCHANGE) {
         move_dentry(nd, ow.path.d, ow.last);
         move_dentry(od, nw.path.d, nw.last);
+        fsnotify_move(odi, ow.last, ndi, nw.last, oi, NULL);
+        fsnotify_move(ndi, nw.last, odi, ow.last, nd->inode, NULL);
     } else {
         if (nd)
             dcache_drop(nd);
         move_dentry(od, nw.path.d, nw.last);
+        fsnotify_move(odi, ow.last, ndi, nw.last, oi, nd ? nd->inode : NULL);
     }
     inode_touch(odi, ATTR_MTIME | ATTR_CTIME);
     if (ndi != odi)
@@ -721,5 +757,8 @@ int vfs_setattr(struct task *t, const struct path *p, struct iattr *ia)
     clock_gettime(CLOCK_REALTIME, &ia->ctime);
     if (!ino->ops->setattr)
         return -EPERM;
-    return ino->ops->setattr(ino, ia);
+    int err = ino->ops->setattr(ino, ia);
+    if (err == 0)
+        fsnotify_change(p->d, ia->valid);
+    return err;
 }

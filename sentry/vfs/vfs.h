@@ -32,6 +32,7 @@ struct mount;
 struct pagecache;
 struct creds;
 struct path;
+struct fsnotify_conn;
 
 /* ---- superblocks ---- */
 
@@ -39,13 +40,33 @@ enum {
     SB_NOCACHE  = 1 << 0,   /* dentries are not cached: every walk asks lookup()
                              * (procfs, whose entries come and go with processes) */
     SB_RDONLY   = 1 << 1,   /* the filesystem itself cannot be written */
+    SB_FREE_WITH_INODES = 1 << 2,   /* the VFS counts the inodes and frees the
+                                     * superblock (a calloc'd one) with the last:
+                                     * procfs and sysfs, which a guest can mount */
+};
+
+struct superblock;
+
+/* What a filesystem the guest can mount offers beyond its inodes. Both optional. */
+struct super_ops {
+    /* show_options: the filesystem's own options as /proc/mounts ends a line
+     * (",size=1024k,mode=755"), NUL-terminated into buf (truncated to size). */
+    void (*show_options)(struct superblock *sb, char *buf, size_t size);
+    /* reconfigure: applies the option string of a remount (mount(2)'s data; NULL or
+     * "" for none). -EINVAL for options the filesystem does not know. */
+    int (*reconfigure)(struct superblock *sb, const char *data);
 };
 
 struct superblock {
     const char *fstype;        /* "tmpfs", "proc", "9p" ... as /proc/mounts shows it */
     uint64_t dev;              /* st_dev of every inode */
-    unsigned flags;            /* SB_* */
+    unsigned flags;            /* SB_*; SB_RDONLY changes on remount under vfs_tree_mu,
+                                * read without it */
     uint64_t next_ino;         /* for filesystems that number their own inodes (atomic) */
+    const struct super_ops *ops;   /* NULL: no options */
+    uint64_t inodes;           /* SB_FREE_WITH_INODES: inodes alive (atomic) */
+    int mounts;                /* mounts of this superblock alive (atomic); the last
+                                * one to go drops its cached dentries */
     void *priv;                /* the filesystem's */
 };
 
@@ -153,6 +174,7 @@ struct inode {
     struct pagecache *cache;       /* file pages (tmpfs data, mmap of other files);
                                     * created by inode_cache(), freed at evict */
     void *fifo;                    /* a FIFO's pipe (sentry/fs/pipe.c); set once, mu */
+    struct fsnotify_conn *fsnotify;   /* its watches (vfs/fsnotify.c); set once */
     void *priv;                    /* the filesystem's */
 };
 
@@ -192,21 +214,33 @@ struct dentry *d_alloc(struct dentry *parent, const char *name, struct inode *in
 void d_get(struct dentry *d);
 void d_put(struct dentry *d);
 
+/* Per-mount flags. The first group is what mount(2) sets (and a remount replaces);
+ * MNT_UNBINDABLE is the propagation type MS_UNBINDABLE records (shared, slave and
+ * private are accepted and mean nothing in a sandbox of one mount namespace). */
 enum {
     MNT_RDONLY = 1 << 0, MNT_NOSUID = 1 << 1, MNT_NODEV = 1 << 2, MNT_NOEXEC = 1 << 3,
-    MNT_NOATIME = 1 << 4,
+    MNT_NOATIME = 1 << 4, MNT_NODIRATIME = 1 << 5, MNT_RELATIME = 1 << 6,
+    MNT_NOSYMFOLLOW = 1 << 7,
+    MNT_USER_SETTABLE = (1 << 8) - 1,
+    MNT_UNBINDABLE = 1 << 8,
 };
 
 struct mount {
-    int refs;                      /* atomic */
+    int refs;                      /* atomic: the table's, each path's, each child's */
     int id;                        /* immutable: mountinfo's id */
     struct superblock *sb;         /* immutable */
     struct dentry *root;           /* immutable: what is mounted */
-    struct mount *parent;          /* vfs_tree_mu; NULL for the root mount */
+    struct mount *parent;          /* vfs_tree_mu; NULL for the root mount and for a
+                                    * detached one */
     struct dentry *mountpoint;     /* vfs_tree_mu: in parent */
-    unsigned flags;                /* MNT_*; vfs_tree_mu */
+    unsigned flags;                /* MNT_*; written under vfs_tree_mu, checks read it
+                                    * without (a racing remount is seen before or after) */
     char *source;                  /* immutable: "none", "proc", a host path ... */
     struct mount *next;            /* vfs_tree_mu: the mount table */
+    int attached;                  /* vfs_tree_mu: in the table (not unmounted) */
+    int writers;                   /* vfs_tree_mu: files open for writing through it */
+    int expiry_mark;               /* umount2 MNT_EXPIRE; any use clears it (atomic) */
+    int marked;                    /* vfs_tree_mu: scratch for tree operations */
 };
 
 struct path { struct mount *mnt; struct dentry *d; };
@@ -226,17 +260,51 @@ extern pthread_mutex_t vfs_rename_mu;
 int vfs_mount_root(struct superblock *sb, struct inode *root, const char *source);
 /* vfs_root: the root of the mount tree (a new reference). */
 void vfs_root(struct path *out);
-/* vfs_mount_at: mounts sb's root inode (reference moved in) on the directory at p. */
+/* vfs_mount_at: mounts sb's root inode (reference moved in) on the directory at p.
+ * -ENOTDIR if p is not a directory, -ENOENT if it was removed, -EINVAL if p's mount
+ * is detached. */
 int vfs_mount_at(const struct path *p, struct superblock *sb, struct inode *root,
                  unsigned flags, const char *source, struct mount **out);
-/* vfs_bind_at: mounts the tree at src on the directory at p. */
-int vfs_bind_at(const struct path *p, const struct path *src, unsigned flags);
-/* vfs_umount: detaches the mount whose root is p (-EINVAL if p is not a mount's
- * root, -EBUSY if something is mounted under it). */
-int vfs_umount(const struct path *p);
-/* vfs_for_each_mount: calls fn for each mount in mount order, vfs_tree_mu held (fn
- * must not call back into the VFS). */
+/* vfs_bind_at: mounts the tree at src on p (both directories or both not), with
+ * src's mount flags; recursive also copies the mounts below src (MS_BIND|MS_REC),
+ * leaving out unbindable ones. -EINVAL if src's mount is unbindable or either mount
+ * is detached, -ENOTDIR on a type mismatch, -ENOSPC past VFS_MOUNT_MAX mounts. */
+int vfs_bind_at(const struct path *p, const struct path *src, int recursive);
+
+/* umount flags (umount2's MNT_DETACH and MNT_EXPIRE). */
+enum { VFS_UMOUNT_DETACH = 1 << 0, VFS_UMOUNT_EXPIRE = 1 << 1 };
+/* vfs_umount: unmounts the mount whose root p is, and releases p. -EINVAL if p is not
+ * a mount's root or that mount is already detached; -EBUSY if it is in use (an open
+ * file, a cwd, a mount below it) unless VFS_UMOUNT_DETACH, which detaches it and
+ * every mount below it now and frees each when its last user goes; with
+ * VFS_UMOUNT_EXPIRE the first call on an unused mount only marks it (-EAGAIN). The
+ * root of the tree cannot be unmounted (-EBUSY). */
+int vfs_umount(struct path *p, unsigned flags);
+/* vfs_remount: MS_REMOUNT: data (may be NULL) goes to the filesystem's reconfigure,
+ * sb_rdonly sets or clears SB_RDONLY, and mnt_flags (MNT_USER_SETTABLE bits) replace
+ * the mount's. -EINVAL if p is not a mount's root, -EBUSY when making read-only what
+ * has files open for writing. */
+int vfs_remount(const struct path *p, int sb_rdonly, unsigned mnt_flags,
+                const char *data);
+/* vfs_reconfigure_mount: MS_REMOUNT|MS_BIND: replaces only the mount's flags. */
+int vfs_reconfigure_mount(const struct path *p, unsigned mnt_flags);
+/* vfs_set_unbindable: MS_UNBINDABLE (unbindable) or MS_SHARED/SLAVE/PRIVATE (not) on
+ * the mount whose root p is, and on the mounts below it when recursive. */
+int vfs_set_unbindable(const struct path *p, int unbindable, int recursive);
+/* vfs_move_mount: MS_MOVE: the mount whose root from is, with the mounts below it,
+ * moves onto to. -EINVAL as Linux (not a mount root, the tree's root, a type
+ * mismatch), -ELOOP if to is inside what moves. */
+int vfs_move_mount(const struct path *from, const struct path *to);
+/* mnt_want_write/mnt_drop_write: a file open for writing through m counts as a
+ * writer (-EROFS if m or its filesystem is read-only), so remounting it read-only
+ * fails with -EBUSY while the file is open. */
+int mnt_want_write(struct mount *m);
+void mnt_drop_write(struct mount *m);
+/* vfs_for_each_mount: calls fn for each attached mount in mount order (parents
+ * first), vfs_tree_mu held (fn must not call back into the VFS). */
 void vfs_for_each_mount(void (*fn)(struct mount *m, void *arg), void *arg);
+/* The most mounts the table holds (Linux's fs.mount-max default). */
+#define VFS_MOUNT_MAX 100000
 
 /* ---- per-process filesystem context (CLONE_FS shares it) ---- */
 
@@ -288,6 +356,9 @@ int vfs_walk(struct task *t, int dirfd, const char *path, unsigned flags,
 /* vfs_lookup_child: the child name of the directory at dir (cache, then the
  * filesystem), crossing mounts on it. "." and ".." are not handled here. */
 int vfs_lookup_child(const struct path *dir, const char *name, struct path *out);
+/* vfs_path_is_under: p is root or below it (across mounts): /proc/PID/mounts shows
+ * only the mounts a process can reach from its root. */
+int vfs_path_is_under(const struct path *p, const struct path *root);
 /* vfs_path_string: the path of p as seen from root ("/..." or, when p is not under
  * root, as Linux: the path from the mount tree's root). Returns the length or
  * -ENAMETOOLONG; a deleted file gets " (deleted)". */
