@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/util.h"
+#include "sentry/fs/epoll.h"
 
 struct file *file_alloc(const struct file_ops *ops, unsigned flags, void *priv)
 {
@@ -39,6 +40,9 @@ void file_put(struct file *f)
 {
     if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
+    /* epoll registrations belong to the open file: they go with it (Linux's
+     * eventpoll_release in __fput) */
+    epoll_release_file(f);
     if (f->ops && f->ops->release)
         f->ops->release(f);
     if (f->path.d)
