@@ -6,6 +6,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/epoll.h>
 
 #include "sentry/fs/anon_inode.h"
@@ -45,9 +47,11 @@ struct eventpoll {
     struct epitem **buckets;         /* (file, fd) hash; mtx and g_epoll_mu */
     unsigned nbuckets, nitems;
     struct epitem *rd_head, *rd_tail;   /* lock */
+    unsigned nready;                 /* items on the ready list; lock */
     struct file *file;               /* the instance's own file; immutable, no ref */
     unsigned gen;                    /* loop checks: visited in walk gen; g_epoll_mu */
     int depth;                       /* loop checks: depth found; g_epoll_mu */
+    uint64_t busy_params;            /* EPIOCSPARAMS, kept but unused (atomic) */
 };
 
 static pthread_mutex_t g_epoll_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -69,6 +73,7 @@ static void rd_append(struct eventpoll *ep, struct epitem *epi)
         ep->rd_head = epi;
     ep->rd_tail = epi;
     epi->ready = 1;
+    ep->nready++;
 }
 
 static void rd_push_front(struct eventpoll *ep, struct epitem *epi)
@@ -81,6 +86,7 @@ static void rd_push_front(struct eventpoll *ep, struct epitem *epi)
         ep->rd_tail = epi;
     ep->rd_head = epi;
     epi->ready = 1;
+    ep->nready++;
 }
 
 static void rd_unlink(struct eventpoll *ep, struct epitem *epi)
@@ -95,6 +101,7 @@ static void rd_unlink(struct eventpoll *ep, struct epitem *epi)
         ep->rd_tail = epi->rd_prev;
     epi->rd_next = epi->rd_prev = NULL;
     epi->ready = 0;
+    ep->nready--;
 }
 
 static int has_ready(struct eventpoll *ep)
@@ -427,9 +434,7 @@ static int send_events(struct task *t, struct eventpoll *ep, uint64_t uevents,
     pthread_mutex_lock(&ep->mtx);
     /* only the items ready now: level-triggered ones re-queue behind them */
     pthread_mutex_lock(&ep->lock);
-    unsigned n = 0;
-    for (struct epitem *e = ep->rd_head; e; e = e->rd_next)
-        n++;
+    unsigned n = ep->nready;
     pthread_mutex_unlock(&ep->lock);
     for (; n > 0 && res < maxevents; n--) {
         pthread_mutex_lock(&ep->lock);
@@ -565,6 +570,44 @@ static int epoll_mmap(struct file *f, struct mappable **out)
     return -ENODEV;
 }
 
+/* Linux 6.9's busy-poll parameters (struct epoll_params, 8 bytes). The Sentry has no
+ * busy polling: they are checked and kept, so EPIOCGPARAMS returns them. */
+struct epoll_params {
+    uint32_t busy_poll_usecs;
+    uint16_t busy_poll_budget;
+    uint8_t prefer_busy_poll;
+    uint8_t pad;
+};
+#define EPIOCSPARAMS _IOW(0x8A, 0x01, struct epoll_params)
+#define EPIOCGPARAMS _IOR(0x8A, 0x02, struct epoll_params)
+#define NAPI_POLL_WEIGHT 64
+
+static long epoll_ioctl(struct file *f, struct task *t, unsigned cmd, uint64_t arg)
+{
+    struct eventpoll *ep = f->priv;
+    struct epoll_params p;
+    switch (cmd) {
+    case EPIOCSPARAMS:
+        if (mm_copy_in(t->mm, &p, arg, sizeof(p)) < 0)
+            return -EFAULT;
+        if (p.pad || p.busy_poll_usecs > INT32_MAX || p.prefer_busy_poll > 1)
+            return -EINVAL;
+        if (p.busy_poll_budget > NAPI_POLL_WEIGHT)
+            return -EPERM;   /* needs CAP_NET_ADMIN */
+        uint64_t v;
+        memcpy(&v, &p, sizeof(v));
+        __atomic_store_n(&ep->busy_params, v, __ATOMIC_RELAXED);
+        return 0;
+    case EPIOCGPARAMS: {
+        uint64_t v = __atomic_load_n(&ep->busy_params, __ATOMIC_RELAXED);
+        memcpy(&p, &v, sizeof(p));
+        return mm_copy_out(t->mm, arg, &p, sizeof(p), 0);
+    }
+    default:
+        return -EINVAL;   /* Linux's ep_eventpoll_ioctl */
+    }
+}
+
 /* noop_llseek, as Linux's epoll files: the position stays 0 and is reported */
 static int64_t epoll_llseek(struct file *f, int64_t off, int whence)
 {
@@ -577,6 +620,7 @@ static const struct file_ops g_epoll_ops = {
     .poll = epoll_poll,
     .stat = epoll_stat,
     .llseek = epoll_llseek,
+    .ioctl = epoll_ioctl,
     .release = epoll_release,
     .mmap = epoll_mmap,
 };

@@ -12,7 +12,10 @@
  * Locks, in order: g_epoll_mu (structure: ctl, file release, instance release) →
  * ep->mtx (an instance's items; held while its targets are polled; nested instances
  * in nesting order) → the targets' own locks → their waitq.mu → ep->lock (ready list,
- * item events; taken by the callback) → ep->wq.mu → task->mu. */
+ * item events; taken by the callback) → ep->wq.mu → task->mu. epoll_wait copies to
+ * guest memory with ep->mtx held (as Linux does), so mm->mu comes after ep->mtx: the
+ * last file_put of a file in an epoll set must not happen under mm->mu (no pollable
+ * file is mappable today). */
 #ifndef SENTRY_FS_EPOLL_H
 #define SENTRY_FS_EPOLL_H
 

@@ -1,14 +1,17 @@
 /* poll and ppoll: both ends of a pipe (empty, data, full), POLLHUP once the writer
  * is gone, POLLERR once the reader is, POLLNVAL, negative fds, events 0, regular
  * files and directories, eventfd, timeouts 0 and 50 ms returning 0, a blocking poll
- * woken by a child, the nfds limit, EFAULT, the stdio files. */
+ * woken by a child, the nfds limit, EFAULT, the stdio files; FIONBIO and FIONREAD. */
 #include "guest.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -239,6 +242,44 @@ static void limits(void)
     say("bad array: EFAULT\n");
 }
 
+/* FIONBIO sets O_NONBLOCK; FIONREAD counts what a read would get */
+static void ioctls(void)
+{
+    int p[2];
+    CHECK(pipe(p) == 0);
+    int on = 1, n = -1;
+    CHECK(ioctl(p[0], FIONBIO, &on) == 0);
+    char c;
+    errno = 0;
+    ssize_t r = read(p[0], &c, 1);
+    say("FIONBIO on: O_NONBLOCK=%d, read %zd %s\n", (fcntl(p[0], F_GETFL) & O_NONBLOCK) != 0,
+        r, errno_name(errno));
+    on = 0;
+    CHECK(ioctl(p[0], FIONBIO, &on) == 0);
+    say("FIONBIO off: O_NONBLOCK=%d\n", (fcntl(p[0], F_GETFL) & O_NONBLOCK) != 0);
+    CHECK_ERR(ioctl(p[0], FIONBIO, (int *)8), EFAULT);
+    CHECK(write(p[1], "hello", 5) == 5);
+    CHECK(ioctl(p[0], FIONREAD, &n) == 0);
+    say("FIONREAD pipe: %d\n", n);
+    int reg = open("/proc/self/exe", O_RDONLY);
+    CHECK(reg >= 0);
+    struct stat st;
+    CHECK(fstat(reg, &st) == 0);
+    CHECK(lseek(reg, 100, SEEK_SET) == 100);
+    CHECK(ioctl(reg, FIONREAD, &n) == 0);
+    say("FIONREAD regular file: size - position: %d\n", n == st.st_size - 100);
+    int e = eventfd(0, 0), ep = epoll_create1(0);
+    CHECK(e >= 0 && ep >= 0);
+    CHECK_ERR(ioctl(e, FIONREAD, &n), ENOTTY);
+    CHECK_ERR(ioctl(ep, FIONREAD, &n), EINVAL);
+    say("FIONREAD eventfd: ENOTTY, epoll: EINVAL\n");
+    close(reg);
+    close(e);
+    close(ep);
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void)
 {
     pipes();
@@ -248,5 +289,6 @@ int main(void)
     timeouts();
     blocking();
     limits();
+    ioctls();
     return 0;
 }

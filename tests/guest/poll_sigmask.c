@@ -8,6 +8,7 @@
 #include "guest.h"
 
 #include <poll.h>
+#include <stdint.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
@@ -187,6 +188,16 @@ static void timer_signal(void)
     int r = ppoll(&pf, 1, &ts, &m);
     say("ppoll and a timer: r=%d %s handled=%d blocked after=%d\n", r, errno_name(errno),
         (int)g_handled, is_blocked(SIGALRM));
+
+    /* the longest timeout there is: the deadline saturates, the time left is less */
+    g_handled = 0;
+    CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
+    ts.tv_sec = INT64_MAX;
+    ts.tv_nsec = 0;
+    errno = 0;
+    r = (int)syscall(SYS_ppoll, &pf, 1, &ts, &m, 8);
+    say("ppoll forever and a day: r=%d %s handled=%d time left changed=%d\n", r,
+        errno_name(errno), (int)g_handled, ts.tv_sec != INT64_MAX);
     close(p[0]);
     close(p[1]);
 }
