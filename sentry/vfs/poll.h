@@ -37,6 +37,7 @@ unsigned vfs_poll(struct file *f, struct waitq **wq);
 /* vfs_can_poll: whether f has a poll op of its own (epoll refuses the others). */
 int vfs_can_poll(const struct file *f);
 
+/* One registration of a poll table: a waiter on one file's queue. */
 struct poll_entry {
     struct file *f;              /* a reference, so wq stays alive while registered */
     struct waitq *wq;
@@ -45,12 +46,14 @@ struct poll_entry {
 
 #define POLL_BLOCK_ENTRIES 16
 
+/* Registrations in fixed blocks (waiters are linked into queues, so they never move). */
 struct poll_block {
     struct poll_block *next;
     int n;
     struct poll_entry e[POLL_BLOCK_ENTRIES];
 };
 
+/* One task's wait on many queues; lives on the waiting call's stack. */
 struct poll_table {
     struct task *t;              /* the sleeper */
     int triggered;               /* atomic: a queue woke since the last wait */
