@@ -80,6 +80,11 @@ static const struct syscall_rule g_allowed[] = {
     { SCMP_SYS(close), "host fds the Sentry no longer needs" },
     { SCMP_SYS(sendto), "Gofer requests (send)" },
     { SCMP_SYS(recvmsg), "Gofer replies, with donated fds" },
+    /* readiness of stdio host fds (sentry/fs/host_notify.c) */
+    { SCMP_SYS(epoll_create1), "the notifier's host epoll, made when stdio is set up" },
+    { SCMP_SYS(epoll_ctl), "arm and disarm a stdio host fd" },
+    { SCMP_SYS(epoll_wait), "the notifier thread waits for host fds" },
+    { SCMP_SYS(poll), "a host fd's readiness right now (timeout 0)" },
     /* information */
     { SCMP_SYS(getrandom), "guest getrandom, /dev/urandom, the auxv's AT_RANDOM" },
     { SCMP_SYS(sysinfo), "memory totals for /proc/meminfo and sysinfo" },
@@ -113,6 +118,7 @@ static const struct syscall_rule g_refused[] = {
 static const unsigned long g_ioctls[] = {
     TCGETS,      /* isatty, tcgetattr on stdio */
     TIOCGWINSZ,  /* the window size */
+    FIONREAD,    /* bytes waiting on a stdio host fd */
 };
 
 /* Namespace flags a clone must not carry: a new user namespace would hand the Sentry

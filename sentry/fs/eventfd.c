@@ -122,7 +122,15 @@ static int eventfd_mmap(struct file *f, struct mappable **out)
     return -ENODEV;
 }
 
+static unsigned eventfd_poll_op(struct file *f, struct waitq **wq)
+{
+    if (wq)
+        *wq = eventfd_waitq(f);
+    return eventfd_poll(f);
+}
+
 static const struct file_ops g_eventfd_ops = {
+    .poll = eventfd_poll_op,
     .read = efd_read,
     .write = efd_write,
     .stat = eventfd_stat,

@@ -30,6 +30,11 @@
 
 #define READ_EVENTS  (POLLIN | POLLRDNORM | POLLHUP)
 #define WRITE_EVENTS (POLLOUT | POLLWRNORM | POLLERR)
+/* What a transfer changes, as Linux's keyed wake-ups say it: data for readers, room
+ * for writers. A hang-up wakes with everything (READ/WRITE_EVENTS), so that an
+ * edge-triggered epoll item sees no event its file did not have. */
+#define DATA_EVENTS  (POLLIN | POLLRDNORM)
+#define ROOM_EVENTS  (POLLOUT | POLLWRNORM)
 
 struct pipe {
     pthread_mutex_t mu;
@@ -165,7 +170,7 @@ static ssize_t pipe_read(struct file *f, const struct uio *u, int64_t *pos)
                 break;
             }
             ret += n;
-            waitq_wake(&p->wq, WRITE_EVENTS);
+            waitq_wake(&p->wq, ROOM_EVENTS);
             if (end || (size_t)ret == total)
                 break;
             if (!pipe_buf_empty(&p->buf))
@@ -209,7 +214,7 @@ static ssize_t pipe_write(struct file *f, const struct uio *u, int64_t *pos)
     if (!packet) {
         ret = pipe_buf_merge(&p->buf, total, copy_in_uio, (void *)u);
         if (ret != 0)
-            waitq_wake(&p->wq, READ_EVENTS);
+            waitq_wake(&p->wq, DATA_EVENTS);
         if (ret < 0 || (size_t)ret == total)
             goto out;
     }
@@ -229,7 +234,7 @@ static ssize_t pipe_write(struct file *f, const struct uio *u, int64_t *pos)
                 break;
             }
             ret += n;
-            waitq_wake(&p->wq, READ_EVENTS);
+            waitq_wake(&p->wq, DATA_EVENTS);
             if ((size_t)ret == total)
                 break;
             continue;
@@ -289,7 +294,7 @@ static long set_size(struct pipe *p, unsigned arg)
         ret = pipe_buf_resize(&p->buf, nslots);
     if (ret == 0) {
         ret = (long)p->buf.nslots * PAGE_SIZE;
-        waitq_wake(&p->wq, WRITE_EVENTS);   /* room may have appeared */
+        waitq_wake(&p->wq, ROOM_EVENTS);   /* room may have appeared */
     }
     pthread_mutex_unlock(&p->mu);
     return ret;
@@ -326,7 +331,15 @@ static int pipe_mmap(struct file *f, struct mappable **out)
     return -ENODEV;
 }
 
+static unsigned pipe_poll_op(struct file *f, struct waitq **wq)
+{
+    if (wq)
+        *wq = pipe_waitq(f);
+    return pipe_poll(f);
+}
+
 static const struct file_ops g_pipe_ops = {
+    .poll = pipe_poll_op,
     .read = pipe_read,
     .write = pipe_write,
     .stat = pipe_stat,

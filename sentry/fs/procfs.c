@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,7 +375,45 @@ static const struct file_ops proc_sysctl_fops = {
     .write = proc_sysctl_write,
     .llseek = seqfile_llseek,
     .release = seqfile_release,
+    .poll = seqfile_poll,
 };
+
+/* /proc/PID/comm: writable, and without a poll method (epoll refuses it) */
+static const struct file_ops proc_comm_fops = {
+    .read = seqfile_read,
+    .write = proc_sysctl_write,
+    .llseek = seqfile_llseek,
+    .release = seqfile_release,
+};
+
+/* mounts and mountinfo: Linux's mounts_poll: readable, never writable */
+static unsigned proc_mounts_poll(struct file *f, struct waitq **wq)
+{
+    (void)f;
+    (void)wq;
+    return POLLIN | POLLRDNORM;
+}
+
+static const struct file_ops proc_mounts_fops = {
+    .read = seqfile_read,
+    .llseek = seqfile_llseek,
+    .release = seqfile_release,
+    .poll = proc_mounts_poll,
+};
+
+/* proc_file_ops: the ops of a generated file, with a poll method where Linux has one:
+ * the system-wide files and /proc/sys (DEFAULT_POLLMASK), mounts; the per-process
+ * files have none. */
+static const struct file_ops *proc_file_ops(int kind)
+{
+    if (kind == PK_T_COMM)
+        return &proc_comm_fops;
+    if (proc_sys_writable(kind))
+        return &proc_sysctl_fops;
+    if (kind == PK_T_MOUNTS || kind == PK_T_MOUNTINFO)
+        return &proc_mounts_fops;
+    return pk_is_task(kind) ? &seqfile_ro_ops : &seqfile_ro_poll_ops;
+}
 
 static int proc_open(struct inode *ino, struct file *f, int flags)
 {
@@ -392,8 +431,7 @@ static int proc_open(struct inode *ino, struct file *f, int flags)
         free(b.buf);
         return err;
     }
-    int writable = proc_sys_writable(n->kind) || n->kind == PK_T_COMM;
-    return seqfile_open(f, &b, writable ? &proc_sysctl_fops : &seqfile_ro_ops);
+    return seqfile_open(f, &b, proc_file_ops(n->kind));
 }
 
 /* proc_getattr: per-process entries follow their process's effective ids. */

@@ -9,6 +9,7 @@
 
 #include "lib/util.h"
 #include "sentry/vfs/file.h"
+#include "sentry/vfs/poll.h"
 
 /* reserve: room for n more bytes plus a NUL in a growable buffer. */
 static int reserve(struct sbuf *s, size_t n)
@@ -149,4 +150,18 @@ const struct file_ops seqfile_ro_ops = {
     .read = seqfile_read,
     .llseek = seqfile_llseek,
     .release = seqfile_release,
+};
+
+unsigned seqfile_poll(struct file *f, struct waitq **wq)
+{
+    (void)f;
+    (void)wq;   /* set to NULL by vfs_poll: the content never changes */
+    return POLL_DEFAULT_MASK;
+}
+
+const struct file_ops seqfile_ro_poll_ops = {
+    .read = seqfile_read,
+    .llseek = seqfile_llseek,
+    .release = seqfile_release,
+    .poll = seqfile_poll,
 };

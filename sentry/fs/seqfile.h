@@ -55,5 +55,11 @@ void seqfile_release(struct file *f);
 /* seqfile_ro_ops: read-only generated files (write fails with -EINVAL, as Linux does
  * for a file with no write method). */
 extern const struct file_ops seqfile_ro_ops;
+/* seqfile_poll: always readable and writable (POLL_DEFAULT_MASK), with no queue: the
+ * poll method of Linux's proc files that have one (so epoll accepts them). */
+struct waitq;
+unsigned seqfile_poll(struct file *f, struct waitq **wq);
+/* seqfile_ro_poll_ops: seqfile_ro_ops with seqfile_poll. */
+extern const struct file_ops seqfile_ro_poll_ops;
 
 #endif

@@ -10,6 +10,7 @@
 #include "sentry/fs/procfs.h"
 #include "sentry/fs/seqfile.h"
 #include "sentry/vfs/file.h"
+#include "sentry/vfs/poll.h"
 #include "sentry/vfs/vfs.h"
 
 /* A node of the tree; its index + 1 is its inode number. */
@@ -87,6 +88,22 @@ static int sysfs_iterate(struct file *f, struct dir_emit *e)
 
 static const struct file_ops sysfs_dir_fops = { .iterate = sysfs_iterate };
 
+/* sysfs_poll: what kernfs_generic_poll reports for an attribute that was never
+ * notified since open: always ready, plus POLLERR|POLLPRI */
+static unsigned sysfs_poll(struct file *f, struct waitq **wq)
+{
+    (void)f;
+    (void)wq;
+    return POLL_DEFAULT_MASK | POLLERR | POLLPRI;
+}
+
+static const struct file_ops sysfs_file_fops = {
+    .read = seqfile_read,
+    .llseek = seqfile_llseek,
+    .release = seqfile_release,
+    .poll = sysfs_poll,
+};
+
 static int sysfs_open(struct inode *ino, struct file *f, int flags)
 {
     (void)flags;
@@ -102,7 +119,7 @@ static int sysfs_open(struct inode *ino, struct file *f, int flags)
         sb_printf(&b, "0-%d\n", n - 1);
     else
         sb_printf(&b, "0\n");
-    return seqfile_open(f, &b, &seqfile_ro_ops);
+    return seqfile_open(f, &b, &sysfs_file_fops);
 }
 
 static const struct inode_ops sysfs_iops = {

@@ -453,3 +453,24 @@ void signal_exec_reset(struct task *t)
     memset(&t->altstack, 0, sizeof(t->altstack));
     t->altstack.flags = SS_DISABLE;
 }
+
+void signal_set_wait_mask(struct task *t, uint64_t mask)
+{
+    pthread_mutex_lock(&t->mu);
+    t->saved_sigmask = t->sigmask;
+    t->restore_sigmask = 1;
+    t->sigmask = mask & ~UNBLOCKABLE;
+    pthread_mutex_unlock(&t->mu);
+}
+
+void signal_end_wait_mask(struct task *t, int interrupted)
+{
+    if (interrupted)
+        return;   /* signal_deliver puts it back, after the handler if one runs */
+    pthread_mutex_lock(&t->mu);
+    if (t->restore_sigmask) {
+        t->sigmask = t->saved_sigmask;
+        t->restore_sigmask = 0;
+    }
+    pthread_mutex_unlock(&t->mu);
+}

@@ -60,4 +60,15 @@ void signal_exec_reset(struct task *t);
 /* signal_pending_unblocked: true if a signal could be delivered to t now. */
 int signal_pending_unblocked(struct task *t);
 
+/* signal_set_wait_mask: swaps mask in for a wait (ppoll, pselect6, epoll_pwait), the
+ * way rt_sigsuspend does: the old mask is saved (saved_sigmask) and comes back when
+ * the call ends, or after the handler of the signal that interrupted it has run
+ * (signal_deliver puts it in the frame). SIGKILL and SIGSTOP stay unblocked. */
+void signal_set_wait_mask(struct task *t, uint64_t mask);
+
+/* signal_end_wait_mask: the wait is over: restores the saved mask now unless the call
+ * was interrupted (Linux's restore_saved_sigmask_unless), in which case signal_deliver
+ * does it once the signal is handled. */
+void signal_end_wait_mask(struct task *t, int interrupted);
+
 #endif

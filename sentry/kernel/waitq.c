@@ -16,6 +16,7 @@ void waiter_init(struct waiter *w, struct task *t, unsigned mask)
     w->t = t;
     w->mask = mask;
     w->woken = 0;
+    w->exclusive = 0;
     w->fn = NULL;
     w->arg = NULL;
     w->next = w->prev = NULL;
@@ -45,14 +46,26 @@ void waitq_remove(struct waitq *q, struct waiter *w)
     pthread_mutex_unlock(&q->mu);
 }
 
+int waitq_active(struct waitq *q)
+{
+    pthread_mutex_lock(&q->mu);
+    int r = q->head != NULL;
+    pthread_mutex_unlock(&q->mu);
+    return r;
+}
+
 void waitq_wake(struct waitq *q, unsigned events)
 {
+    int exclusive_taken = 0;
     pthread_mutex_lock(&q->mu);
     for (struct waiter *w = q->head; w; w = w->next) {
         if (!(w->mask & events))
             continue;
         if (w->fn) {
-            w->fn(w, events);
+            if (w->exclusive && exclusive_taken)
+                continue;
+            if (w->fn(w, events) && w->exclusive)
+                exclusive_taken = 1;
             continue;
         }
         __atomic_store_n(&w->woken, 1, __ATOMIC_SEQ_CST);

@@ -22,13 +22,17 @@
 struct task;
 struct waiter;
 
-/* A callback waiter (epoll) runs fn under waitq.mu instead of waking a task. */
-typedef void (*waiter_fn)(struct waiter *w, unsigned events);
+/* A callback waiter (epoll, poll tables) runs fn under waitq.mu instead of waking a
+ * task. It returns nonzero if it counts as a wake-up for exclusive waking (below). */
+typedef int (*waiter_fn)(struct waiter *w, unsigned events);
 
 struct waiter {
     struct task *t;                /* the sleeper (NULL for callback waiters) */
     unsigned mask;                 /* POLL* events of interest */
     int woken;                     /* atomic */
+    int exclusive;                 /* one wake-up goes to at most one exclusive
+                                    * callback waiter that takes it (EPOLLEXCLUSIVE);
+                                    * the others are all woken */
     waiter_fn fn;                  /* optional */
     void *arg;                     /* for fn */
     struct waiter *next, *prev;    /* waitq.mu */
@@ -43,7 +47,10 @@ void waitq_init(struct waitq *q);
 void waiter_init(struct waiter *w, struct task *t, unsigned mask);
 void waitq_add(struct waitq *q, struct waiter *w);
 void waitq_remove(struct waitq *q, struct waiter *w);
-/* waitq_wake: wakes the waiters interested in any of events. */
+/* waitq_active: whether anyone waits on q now (a snapshot). */
+int waitq_active(struct waitq *q);
+/* waitq_wake: wakes the waiters interested in any of events (of the exclusive ones,
+ * only up to the first whose fn takes the wake-up). */
 void waitq_wake(struct waitq *q, unsigned events);
 /* waiter_sleep: blocks w->t until woken (0), a signal or exit (-EINTR), or the
  * CLOCK_MONOTONIC deadline (-ETIMEDOUT). */

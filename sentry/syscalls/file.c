@@ -131,6 +131,37 @@ long sys_ioctl(struct task *t, const struct syscall_args *a)
         ret = fdtable_cloexec(t->fds, fd, cmd == FIOCLEX);
         ret = ret < 0 ? ret : 0;
         break;
+    case FIONBIO: {
+        int on;
+        if (mm_copy_in(t->mm, &on, arg, sizeof(on)) < 0) {
+            ret = -EFAULT;
+            break;
+        }
+        pthread_mutex_lock(&f->pos_mu);
+        if (on)
+            f->flags |= O_NONBLOCK;
+        else
+            f->flags &= ~(unsigned)O_NONBLOCK;
+        pthread_mutex_unlock(&f->pos_mu);
+        ret = 0;
+        break;
+    }
+    case FIONREAD:
+        /* regular files: the bytes after the position (Linux's do_vfs_ioctl); others
+         * answer themselves (pipes, host files) */
+        if (f->inode && S_ISREG(f->inode->mode)) {
+            struct stat st;
+            ret = vfs_fstat(f, &st);
+            if (ret < 0)
+                break;
+            pthread_mutex_lock(&f->pos_mu);
+            int n = (int)(st.st_size - f->pos);
+            pthread_mutex_unlock(&f->pos_mu);
+            ret = mm_copy_out(t->mm, arg, &n, sizeof(n), 0);
+            break;
+        }
+        ret = f->ops->ioctl ? f->ops->ioctl(f, t, cmd, arg) : -ENOTTY;
+        break;
     default:
         ret = f->ops->ioctl ? f->ops->ioctl(f, t, cmd, arg) : -ENOTTY;
     }

@@ -183,6 +183,16 @@ SYSCALL_DECL(execve);
 SYSCALL_DECL(execveat);
 
 /* poll.c, epoll.c: readiness (poll, select, epoll) */
+SYSCALL_DECL(poll);
+SYSCALL_DECL(ppoll);
+SYSCALL_DECL(select);
+SYSCALL_DECL(pselect6);
+SYSCALL_DECL(epoll_create);
+SYSCALL_DECL(epoll_create1);
+SYSCALL_DECL(epoll_ctl);
+SYSCALL_DECL(epoll_wait);
+SYSCALL_DECL(epoll_pwait);
+SYSCALL_DECL(epoll_pwait2);
 
 /* lock.c: record locks (fcntl F_SETLK...) and flock */
 

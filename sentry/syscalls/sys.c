@@ -14,6 +14,7 @@
 #include "sentry/mm/memfile.h"
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/handlers.h"
+#include "sentry/vfs/fdtable.h"
 
 long sys_uname(struct task *t, const struct syscall_args *a)
 {
@@ -80,6 +81,12 @@ static long do_prlimit(struct task *t, int pid, int res, uint64_t new_addr,
     if (new_addr) {
         t->tg->rlimits[res][0] = n.cur;
         t->tg->rlimits[res][1] = n.max;
+        if (res == RLIMIT_NOFILE) {
+            /* the fd table enforces the soft limit on new fds */
+            pthread_mutex_lock(&t->fds->mu);
+            t->fds->limit = (int)MIN(n.cur, (uint64_t)FD_MAX_GUEST);
+            pthread_mutex_unlock(&t->fds->mu);
+        }
     }
     return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "lib/util.h"
 #include "sentry/vfs/fsnotify.h"
+#include "sentry/fs/epoll.h"
 
 struct file *file_alloc(const struct file_ops *ops, unsigned flags, void *priv)
 {
@@ -44,6 +45,9 @@ void file_put(struct file *f)
         int acc = f->flags & O_ACCMODE;
         fsnotify_close(f, acc == O_WRONLY || acc == O_RDWR);
     }
+    /* epoll registrations belong to the open file: they go with it (Linux's
+     * eventpoll_release in __fput) */
+    epoll_release_file(f);
     if (f->ops && f->ops->release)
         f->ops->release(f);
     if (f->write_held)

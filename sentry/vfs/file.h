@@ -18,6 +18,7 @@ struct task;
 struct file;
 struct dir_emit;
 struct waitq;
+struct epitem;
 
 /* A guest I/O vector, already copied in and bounded (see syscalls/file.c). */
 struct guest_iovec { gva_t base; size_t len; };
@@ -87,6 +88,8 @@ struct file {
     int write_held;               /* immutable after open: counts as a writer of
                                    * path.mnt (mnt_want_write) until released */
     struct mappable map;          /* how mm sees the file when it is mapped */
+    struct epitem *epitems;       /* the epoll items watching this file (fs/epoll.c);
+                                   * protected by its g_epoll_mu */
 };
 
 /* file_alloc: a file with one reference; NULL on allocation failure. */
@@ -94,7 +97,8 @@ struct file *file_alloc(const struct file_ops *ops, unsigned flags, void *priv);
 /* file_alloc_path: a file for the object at p (references taken on p and its inode),
  * with ops to be set by the inode's open. */
 struct file *file_alloc_path(const struct path *p, unsigned flags);
-/* file_get/file_put: take or drop a reference; the last put calls ops->release. */
+/* file_get/file_put: take or drop a reference; the last put removes the file from
+ * the epoll instances watching it, then calls ops->release. */
 void file_get(struct file *f);
 void file_put(struct file *f);
 
