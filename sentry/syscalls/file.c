@@ -131,6 +131,17 @@ long sys_ioctl(struct task *t, const struct syscall_args *a)
         ret = fdtable_cloexec(t->fds, fd, cmd == FIOCLEX);
         ret = ret < 0 ? ret : 0;
         break;
+    case FIONBIO: {
+        /* every file: O_NONBLOCK on or off, as fcntl(F_SETFL) would */
+        int on;
+        ret = mm_copy_in(t->mm, &on, arg, sizeof(on));
+        if (ret == 0) {
+            pthread_mutex_lock(&f->pos_mu);
+            f->flags = on ? f->flags | O_NONBLOCK : f->flags & ~(unsigned)O_NONBLOCK;
+            pthread_mutex_unlock(&f->pos_mu);
+        }
+        break;
+    }
     default:
         ret = f->ops->ioctl ? f->ops->ioctl(f, t, cmd, arg) : -ENOTTY;
     }
