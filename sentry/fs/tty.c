@@ -499,18 +499,14 @@ static struct pty *pty_alloc(void)
     return p;
 }
 
-/* attach: f becomes the given end of p (p's reference moves into f). */
-static int attach(struct file *f, struct pty *p, int master)
+/* attach: f becomes the given end of p through tf (p's reference moves into f). */
+static void attach(struct file *f, struct tty_file *tf, struct pty *p, int master)
 {
-    struct tty_file *tf = malloc(sizeof(*tf));
-    if (!tf)
-        return -ENOMEM;
     tf->p = p;
     tf->master = master;
     f->ops = master ? &g_master_ops : &g_slave_ops;
     f->priv = tf;
     f->seekable = 0;
-    return 0;
 }
 
 int ptmx_open(struct task *t, struct file *f, int flags)
@@ -526,46 +522,46 @@ int ptmx_open(struct task *t, struct file *f, int flags)
     }
     p->index = index;
     p->locked = 1;   /* until unlockpt */
-    p->slave_inode = devpts_node((unsigned)index, t->cred.fsuid, t->cred.fsgid);
-    int err = p->slave_inode ? attach(f, p, 1) : -ENOMEM;
-    if (err < 0) {
+    p->slave_inode = devpts_node((unsigned)index, t ? t->cred.fsuid : 0,
+                                 t ? t->cred.fsgid : 0);
+    struct tty_file *tf = malloc(sizeof(*tf));
+    if (!p->slave_inode || !tf) {
+        free(tf);
         p->index_released = 1;
         table_remove(p);
         pty_put(p);
-        return err;
+        return -ENOMEM;
     }
+    attach(f, tf, p, 1);
     __atomic_store_n(&p->master_open, 1, __ATOMIC_RELEASE);
     return 0;
 }
 
 int pty_slave_attach(struct task *t, struct pty *p, struct file *f, int flags, int noctty)
 {
-    int err = 0;
-    pthread_mutex_lock(&p->mu);
-    if (!master_is_open(p) || p->locked)
-        err = -EIO;
-    else if (p->exclusive && t->cred.euid != 0)
-        err = -EBUSY;
-    else {
-        p->slave_opens++;
-        p->slave_closed = 0;
-    }
-    pthread_mutex_unlock(&p->mu);
-    if (err == 0) {
-        err = attach(f, p, 0);
-        if (err < 0) {
-            pthread_mutex_lock(&p->mu);
-            if (--p->slave_opens == 0)
-                p->slave_closed = 1;
-            pthread_mutex_unlock(&p->mu);
+    struct tty_file *tf = malloc(sizeof(*tf));
+    int err = -ENOMEM;
+    if (tf) {
+        pthread_mutex_lock(&p->mu);
+        if (!master_is_open(p) || p->locked)
+            err = -EIO;
+        else if (p->exclusive && t && t->cred.euid != 0)
+            err = -EBUSY;   /* TIOCEXCL: only root opens it again */
+        else {
+            err = 0;
+            p->slave_opens++;
+            p->slave_closed = 0;
         }
+        pthread_mutex_unlock(&p->mu);
     }
     if (err < 0) {
+        free(tf);
         pty_put(p);
         return err;
     }
+    attach(f, tf, p, 0);
     /* only a reader may make it its controlling terminal (tty_open_proc_set_tty) */
-    if (!noctty && !(flags & O_NOCTTY) && (flags & O_ACCMODE) != O_WRONLY)
+    if (t && !noctty && !(flags & O_NOCTTY) && (flags & O_ACCMODE) != O_WRONLY)
         tty_open_ctty(t, p);
     return 0;
 }
@@ -580,6 +576,8 @@ int pts_open(struct task *t, unsigned index, struct file *f, int flags)
 
 int tty_open_current(struct task *t, struct file *f, int flags)
 {
+    if (!t)
+        return -ENXIO;   /* no process, no controlling terminal */
     pthread_mutex_lock(&g_kernel.mu);
     struct pty *p = t->tg->ctty;
     if (p)
