@@ -187,6 +187,18 @@ static void names_and_nodes(void)
     CHECK(ioctl(s, TIOCOUTQ, &q) == 0);
     say("TIOCOUTQ: %d\n", q);
 
+    /* the node's attributes can change, as grantpt once did */
+    CHECK(chmod(name, 0620) == 0);
+    CHECK(stat(name, &st) == 0);
+    say("after chmod: mode %o\n", st.st_mode & 07777);
+    int on = 1;
+    char c;
+    CHECK(ioctl(m, FIONBIO, &on) == 0);
+    CHECK_ERR(read(m, &c, 1), EAGAIN);
+    on = 0;
+    CHECK(ioctl(m, FIONBIO, &on) == 0);
+    say("FIONBIO: EAGAIN, flags back %d\n", (fcntl(m, F_GETFL) & O_NONBLOCK) == 0);
+
     struct termios t;
     CHECK(tcgetattr(s, &t) == 0);
     say("termios: iflag %o oflag %o cflag %o lflag %o\n", (unsigned)t.c_iflag,
