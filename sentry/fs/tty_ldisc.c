@@ -2,11 +2,13 @@
  * n_tty.c function by function, so the two can be compared: receive_special is
  * n_tty_receive_char_special, eraser is eraser, opost_char is do_output_char.
  *
- * Differences, all in what happens when buffers are full: echoes are formatted at
- * once and wait in a byte ring (Linux keeps echo operations and formats them when
- * there is room, so a column can differ if output interleaves); an ISIG flush does
- * not discard output already queued for the master; flow-control characters are not
- * looked ahead of a full read buffer. */
+ * Echoes collect during one batch of input and go out at its end, as n_tty's
+ * flush_echoes does. Differences, all in what happens when buffers are full: echoes
+ * are formatted at once and wait in a byte ring (Linux keeps echo operations and
+ * formats them when there is room, so a column can differ if output interleaves,
+ * and it commits early past 256 pending bytes); an ISIG flush does not discard output
+ * already queued for the master; flow-control characters are not looked ahead of a
+ * full read buffer. */
 #include "sentry/fs/tty_ldisc.h"
 
 #include <errno.h>
@@ -221,14 +223,11 @@ static int opost_char(const struct ldisc *ld, uint8_t c, uint8_t *o, unsigned *c
     return 1;
 }
 
-/* echo_bytes: formatted echo output: straight into out when nothing is waiting and it
- * fits, else behind the waiting echoes (lost if those fill the echo ring). */
+/* echo_bytes: formatted echo output, queued until the end of the input batch (as
+ * n_tty's flush_echoes), so a signal character drops the echoes of what it flushes;
+ * lost if the echo ring is full. */
 static void echo_bytes(struct ldisc *ld, const uint8_t *b, size_t n)
 {
-    if (tty_ring_count(&ld->echo) == 0 && !ld->stopped && tty_ring_room(ld->out) >= n) {
-        tty_ring_put(ld->out, b, n);
-        return;
-    }
     if (tty_ring_room(&ld->echo) >= n)
         tty_ring_put(&ld->echo, b, n);
 }
@@ -605,6 +604,7 @@ size_t ldisc_receive(struct ldisc *ld, struct tty_ring *in, uint64_t *sigs)
         receive_char(ld, c, sigs);
         done++;
     }
+    ldisc_flush_echoes(ld);
     return done;
 }
 

@@ -240,6 +240,9 @@ static void canonical(void)
     type_line(m, s, "werase", "one two\x17three\n", 23);
     type_line(m, s, "ctl", "\x01z\n", 5);
     type_line(m, s, "icrnl", "cr\r", 4);
+    /* ^C flushes the line typed so far (and its echo), even without a process group
+     * to signal */
+    type_line(m, s, "intr", "abc\x03" "def\n", 7);
 
     /* EOF: ends a line without being part of it; alone it reads as end of file */
     CHECK(write(m, "xy\x04", 3) == 3);

@@ -144,6 +144,16 @@ Test(tty_ldisc, signal_characters)
     cr_assert_eq(ldisc_inq(&ld), 0);   /* the line was flushed */
     sigs = TYPE("\x1c\x1a");
     cr_assert_eq(sigs, (1ULL << (SIGQUIT - 1)) | (1ULL << (SIGTSTP - 1)));
+    cr_assert_str_eq(echoed(), "^Z");   /* ^Z flushed the echo of ^\ */
+    /* the echoes of what a signal character flushes are dropped with it */
+    TYPE("abc\x03" "def\n");
+    cr_assert_str_eq(echoed(), "^Cdef\r\n");
+    ssize_t m;
+    cr_assert_str_eq(read_line(&m), "def\n");
+    set(0, 0, 0, 0, NOFLSH, 0);
+    TYPE("abc\x03" "def\n");
+    cr_assert_str_eq(echoed(), "abc^Cdef\r\n");
+    cr_assert_str_eq(read_line(&m), "abcdef\n");
     set(0, 0, 0, 0, 0, ISIG);
     cr_assert_eq(TYPE("\x03\n"), 0);
     ssize_t n;
