@@ -6,8 +6,8 @@
  *
  * Not implemented (ENOTTY): packet mode (TIOCPKT: only turning it off, TIOCGPKT
  * answers off), TIOCSTI, TIOCVHANGUP, TIOCCONS, the locked-termios calls
- * (TIOCGLCKTRMIOS/TIOCSLCKTRMIOS), the old struct termio calls (TCGETA, TCSETA*),
- * and the modem and serial calls a pty lacks in Linux too. */
+ * (TIOCGLCKTRMIOS/TIOCSLCKTRMIOS), and the modem and serial calls a pty lacks in
+ * Linux too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -57,10 +57,37 @@ static uint32_t baud_rate(uint32_t cbaud, uint32_t other)
     return cbaud < ARRAY_SIZE(table) ? table[cbaud] : 0;
 }
 
-/* set_termios: TCSETS* and TCSETS2*: the background check, the new termios from
- * the guest, a flush of pending input for the F variants, then the line discipline
- * switches. A pty has no output to drain, so the W variants wait for nothing. */
-static long set_termios(struct task *t, struct pty *p, uint64_t arg, int v2, int flush)
+/* The layouts the guest passes: struct termios, struct termios2, and the old
+ * struct termio (16-bit flags, 8 control characters). */
+enum { K_TERMIOS, K_TERMIOS2, K_TERMIO };
+
+struct ktermio {
+    uint16_t c_iflag, c_oflag, c_cflag, c_lflag;
+    uint8_t c_line;
+    uint8_t c_cc[8];
+};
+_Static_assert(sizeof(struct ktermio) == 18, "struct termio ABI");
+
+/* termio_in: user_termio_to_kernel_termios: the low flag bits and 8 characters. */
+static int termio_in(struct task *t, uint64_t arg, struct ktermios *kt)
+{
+    struct ktermio v;
+    if (mm_copy_in(t->mm, &v, arg, sizeof(v)) < 0)
+        return -EFAULT;
+    kt->c_iflag = (kt->c_iflag & 0xffff0000u) | v.c_iflag;
+    kt->c_oflag = (kt->c_oflag & 0xffff0000u) | v.c_oflag;
+    kt->c_cflag = (kt->c_cflag & 0xffff0000u) | v.c_cflag;
+    kt->c_lflag = (kt->c_lflag & 0xffff0000u) | v.c_lflag;
+    kt->c_line = v.c_line;
+    memcpy(kt->c_cc, v.c_cc, sizeof(v.c_cc));
+    return 0;
+}
+
+/* set_termios: TCSETS*, TCSETS2* and TCSETA*: the background check, the new
+ * termios from the guest, a flush of pending input for the F variants, then the line
+ * discipline switches. A pty has no output to drain, so the W variants wait for
+ * nothing. */
+static long set_termios(struct task *t, struct pty *p, uint64_t arg, int kind, int flush)
 {
     long r = tty_check_change(t, p, SIGTTOU);
     if (r)
@@ -69,8 +96,13 @@ static long set_termios(struct task *t, struct pty *p, uint64_t arg, int v2, int
     pthread_mutex_lock(&p->mu);
     nt = p->ld.termios;
     pthread_mutex_unlock(&p->mu);
-    if (mm_copy_in(t->mm, &nt, arg, v2 ? KTERMIOS2_SIZE : KTERMIOS_SIZE) < 0)
+    if (kind == K_TERMIO) {
+        if (termio_in(t, arg, &nt) < 0)
+            return -EFAULT;
+    } else if (mm_copy_in(t->mm, &nt, arg,
+                          kind == K_TERMIOS2 ? KTERMIOS2_SIZE : KTERMIOS_SIZE) < 0) {
         return -EFAULT;
+    }
     /* the speeds follow the CBAUD bits unless those say BOTHER */
     nt.c_ospeed = baud_rate(nt.c_cflag & CBAUD, nt.c_ospeed);
     uint32_t ibaud = (nt.c_cflag >> IBSHIFT) & CBAUD;
@@ -94,13 +126,25 @@ static long set_termios(struct task *t, struct pty *p, uint64_t arg, int v2, int
     return 0;
 }
 
-static long get_termios(struct task *t, struct pty *p, uint64_t arg, int v2)
+static long get_termios(struct task *t, struct pty *p, uint64_t arg, int kind)
 {
     struct ktermios kt;
     pthread_mutex_lock(&p->mu);
     kt = p->ld.termios;
     pthread_mutex_unlock(&p->mu);
-    return mm_copy_out(t->mm, arg, &kt, v2 ? KTERMIOS2_SIZE : KTERMIOS_SIZE, 0);
+    if (kind == K_TERMIO) {
+        struct ktermio v;
+        memset(&v, 0, sizeof(v));   /* the padding byte goes out as 0, as in Linux */
+        v.c_iflag = (uint16_t)kt.c_iflag;
+        v.c_oflag = (uint16_t)kt.c_oflag;
+        v.c_cflag = (uint16_t)kt.c_cflag;
+        v.c_lflag = (uint16_t)kt.c_lflag;
+        v.c_line = kt.c_line;
+        memcpy(v.c_cc, kt.c_cc, sizeof(v.c_cc));
+        return mm_copy_out(t->mm, arg, &v, sizeof(v), 0);
+    }
+    return mm_copy_out(t->mm, arg, &kt, kind == K_TERMIOS2 ? KTERMIOS2_SIZE : KTERMIOS_SIZE,
+                       0);
 }
 
 /* ---- flushing and flow control ---- */
@@ -118,7 +162,9 @@ static long flush(struct task *t, struct pty *p, int master, int how)
     }
     int in = how != TCOFLUSH, out = how != TCIFLUSH;
     pthread_mutex_lock(&p->mu);
-    if ((master && in) || (!master && out))
+    /* the slave's output is the master's input as soon as it is written (Linux's
+     * master line discipline takes it at once), so only the master flushes it */
+    if (master && in)
         tty_ring_flush(&p->to_master);
     if ((master && out) || (!master && in)) {
         tty_ring_flush(&p->to_slave);
@@ -271,19 +317,28 @@ long tty_ioctl(struct file *f, struct task *t, unsigned cmd, uint64_t arg)
     struct winsize ws;
     switch (cmd) {
     case TCGETS:
-        return get_termios(t, p, arg, 0);
+        return get_termios(t, p, arg, K_TERMIOS);
     case TCGETS2_:
-        return get_termios(t, p, arg, 1);
+        return get_termios(t, p, arg, K_TERMIOS2);
+    case TCGETA:
+        return get_termios(t, p, arg, K_TERMIO);
     case TCSETS:
     case TCSETSW:
-        return set_termios(t, p, arg, 0, 0);
+        return set_termios(t, p, arg, K_TERMIOS, 0);
     case TCSETSF:
-        return set_termios(t, p, arg, 0, 1);
+        return set_termios(t, p, arg, K_TERMIOS, 1);
     case TCSETS2_:
     case TCSETSW2_:
-        return set_termios(t, p, arg, 1, 0);
+        return set_termios(t, p, arg, K_TERMIOS2, 0);
     case TCSETSF2_:
-        return set_termios(t, p, arg, 1, 1);
+        return set_termios(t, p, arg, K_TERMIOS2, 1);
+    case TCSETA:
+    case TCSETAW:
+        return set_termios(t, p, arg, K_TERMIO, 0);
+    case TCSETAF:
+        return set_termios(t, p, arg, K_TERMIO, 1);
+    case TIOCGPTPEER:
+        return -EIO;   /* on the slave: not a master */
     case TIOCGWINSZ:
         pthread_mutex_lock(&p->mu);
         ws = p->ws;
