@@ -79,7 +79,8 @@ void tty_send_fg(struct pty *p, uint64_t sigs)
 }
 
 /* pgrp_orphaned: will_become_orphaned_pgrp: no live member of pgid has a parent in
- * another group of the same session (a parent that is init does not count). */
+ * another group of the same session. Linux discounts a parent that is the global
+ * init; the sandbox's pid 1 is a container's init, which Linux counts. */
 static int pgrp_orphaned(int pgid)
 {
     for (int i = 1; i < PID_MAX; i++) {
@@ -87,7 +88,7 @@ static int pgrp_orphaned(int pgid)
         if (!tg || tg->pgid != pgid || tg->zombie)
             continue;
         struct thread_group *parent = tg->parent;
-        if (!parent || parent->tgid == 1)
+        if (!parent)
             continue;
         if (parent->pgid != pgid && parent->sid == tg->sid)
             return 0;

@@ -184,6 +184,45 @@ static void background_job(int s, pid_t outsider)
     _exit(0);
 }
 
+/* orphaned_job: a background group whose members have no parent in another group of
+ * the session cannot be stopped, so its terminal calls fail with EIO instead. */
+static void orphaned_job(int s)
+{
+    int done[2];
+    CHECK(pipe(done) == 0);
+    pid_t mid = fork();
+    if (mid == 0) {
+        pid_t me = getpid();
+        if (fork() == 0) {
+            setpgid(0, 0);
+            while (getppid() == me)   /* until the middle process is gone */
+                sleep_ms(5);
+            sigset_t none;
+            sigemptyset(&none);
+            sigprocmask(SIG_SETMASK, &none, NULL);
+            char buf[8];
+            errno = 0;
+            ssize_t n = read(s, buf, sizeof(buf));
+            say("orphan: read: %zd %s\n", n, errno_name(errno));
+            errno = 0;
+            int r = tcsetpgrp(s, getpid());
+            say("orphan: tcsetpgrp: %d %s\n", r, errno_name(errno));
+            struct termios t;
+            CHECK(tcgetattr(s, &t) == 0);
+            errno = 0;
+            r = tcsetattr(s, TCSANOW, &t);
+            say("orphan: tcsetattr: %d %s\n", r, errno_name(errno));
+            tell(done[1], 'D');
+            _exit(0);
+        }
+        _exit(0);
+    }
+    CHECK(waitpid(mid, NULL, 0) == mid);
+    CHECK(hear(done[0]) == 'D');
+    close(done[0]);
+    close(done[1]);
+}
+
 static void session_leader(int m, const char *name)
 {
     close(m);
@@ -250,6 +289,7 @@ static void session_leader(int m, const char *name)
     CHECK(waitpid(job, &wst, 0) == job);
     say("leader: job exited %d, foreground is mine again %d\n",
         WIFEXITED(wst) ? WEXITSTATUS(wst) : -1, tcgetpgrp(s) == getpgrp());
+    orphaned_job(s);
     tell(g_up[1], '5');
     hear(g_down[0]);
 
