@@ -31,6 +31,17 @@ static int capable_admin(struct task *t) { return t->cred.euid == 0; }
 
 static int is_session_leader(const struct thread_group *tg) { return tg->sid == tg->tgid; }
 
+/* kill_pgrp: Linux's kill_pgrp(pgrp, sig, 1): sig from the kernel (SI_KERNEL) to
+ * every live process of group pgid. g_kernel.mu held. */
+static void kill_pgrp(int pgid, int sig)
+{
+    for (int i = 1; i < PID_MAX; i++) {
+        struct task *x = g_kernel.tasks[i];
+        if (x && x->tg->leader == x && !x->tg->zombie && x->tg->pgid == pgid)
+            signal_send_group(x->tg, sig, NULL);
+    }
+}
+
 /* process_at: the process whose table entry is i (its leader), or NULL. */
 static struct thread_group *process_at(int i)
 {
@@ -74,7 +85,7 @@ void tty_send_fg(struct pty *p, uint64_t sigs)
     int pgrp = p->pgrp;
     for (int sig = 1; pgrp && sig <= 64; sig++)
         if (sigs & (1ULL << (sig - 1)))
-            signal_send_pgrp(pgrp, sig, NULL);
+            kill_pgrp(pgrp, sig);
     pthread_mutex_unlock(&g_kernel.mu);
 }
 
@@ -112,7 +123,7 @@ int tty_check_change(struct task *t, struct pty *p, int sig)
         } else if (pgrp_orphaned(tg->pgid)) {
             ret = -EIO;
         } else {
-            signal_send_pgrp(tg->pgid, sig, NULL);
+            kill_pgrp(tg->pgid, sig);
             ret = -ERESTARTSYS;
         }
     }
@@ -157,9 +168,9 @@ static void disassociate(struct thread_group *tg, struct pty *p, int on_exit)
 {
     int pgrp = p->pgrp;
     if (pgrp) {
-        signal_send_pgrp(pgrp, SIGHUP, NULL);
+        kill_pgrp(pgrp, SIGHUP);
         if (!on_exit)
-            signal_send_pgrp(pgrp, SIGCONT, NULL);
+            kill_pgrp(pgrp, SIGCONT);
     }
     p->session = 0;
     p->pgrp = 0;

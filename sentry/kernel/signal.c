@@ -10,7 +10,6 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/util.h"
-#include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/mm.h"
 
@@ -117,21 +116,6 @@ void signal_send_group(struct thread_group *tg, int sig, const siginfo_t *si)
     }
     if (to)
         signal_send(to, sig, si);
-}
-
-int signal_send_pgrp(int pgid, int sig, const siginfo_t *info)
-{
-    int found = 0;
-    for (int i = 1; i < PID_MAX; i++) {
-        struct task *x = g_kernel.tasks[i];
-        /* one entry per process: its leader's, which stays until the reaping */
-        if (!x || x->tg->leader != x || x->tg->zombie || x->tg->pgid != pgid)
-            continue;
-        if (sig)
-            signal_send_group(x->tg, sig, info);
-        found = 1;
-    }
-    return found ? 0 : -ESRCH;
 }
 
 void signal_force(struct task *t, int sig, int code, uint64_t addr)

@@ -26,11 +26,6 @@ void signal_send(struct task *t, int sig, const siginfo_t *info);
 struct thread_group;
 void signal_send_group(struct thread_group *tg, int sig, const siginfo_t *info);
 
-/* signal_send_pgrp: sig to every process of process group pgid (kill_pgrp), with
- * info (NULL: from the kernel, SI_KERNEL). 0, or -ESRCH if the group has no live
- * process. g_kernel.mu held. */
-int signal_send_pgrp(int pgid, int sig, const siginfo_t *info);
-
 /* signal_force: a synchronous signal from a fault or trap: if the guest blocks or
  * ignores it, the default action is restored first (so a fault loop terminates). */
 void signal_force(struct task *t, int sig, int code, uint64_t addr);
