@@ -1,6 +1,7 @@
 /* Character devices: /dev/null, zero, full, random and urandom with Linux's semantics
  * (drivers/char/mem.c, random.c). None of them keeps a position: reads and writes
- * leave it alone and lseek always answers 0, but pread/pwrite work. */
+ * leave it alone and lseek always answers 0, but pread/pwrite work. The terminals
+ * (/dev/tty, /dev/ptmx, /dev/pts/N) are tty.c's. */
 #include "sentry/fs/devices.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 
 #include "lib/util.h"
 #include "sentry/fs/special.h"
+#include "sentry/fs/tty.h"
 #include "sentry/kernel/signal.h"
 #include "sentry/kernel/task.h"
 #include "sentry/vfs/file.h"
@@ -146,7 +148,13 @@ static const struct file_ops g_random_ops = {
 
 int chrdev_open(struct task *t, uint64_t rdev, struct file *f, int flags)
 {
-    (void)t, (void)flags;
+    /* terminals: TTYAUX_MAJOR 5 (tty, ptmx) and the Unix98 pty slaves */
+    if (major(rdev) == 5 && minor(rdev) == 0)
+        return tty_open_current(t, f, flags);
+    if (major(rdev) == 5 && minor(rdev) == 2)
+        return ptmx_open(t, f, flags);
+    if (major(rdev) == 136)
+        return pts_open(t, minor(rdev), f, flags);
     const struct file_ops *ops = NULL;
     if (major(rdev) == 1) {
         switch (minor(rdev)) {
@@ -157,7 +165,6 @@ int chrdev_open(struct task *t, uint64_t rdev, struct file *f, int flags)
         case 9: ops = &g_random_ops; break;
         }
     }
-    /* tty (5,0), ptmx (5,2), pts and the rest: not yet */
     if (!ops)
         return -ENXIO;
     f->ops = ops;

@@ -12,8 +12,7 @@ struct device_node {
     uint32_t mode;                 /* S_IFCHR | permission bits, as devtmpfs makes it */
 };
 
-/* Every device node of the sandbox's /dev. Opening one whose device is not
- * implemented yet (tty, ptmx) fails with ENXIO. */
+/* Every device node of the sandbox's /dev (/dev/pts is devpts, see tty.h). */
 extern const struct device_node g_dev_nodes[];
 extern const size_t g_dev_nodes_count;
 

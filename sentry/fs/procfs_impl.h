@@ -44,6 +44,7 @@ struct proc_node {
  * can be generated without it) plus references to the shared objects. */
 struct proc_snap {
     int tid, tgid, ppid, pgid, sid, nthreads;
+    int tty_nr, tpgid;          /* the controlling terminal, stat's fields 7 and 8 */
     char comm[16];
     char state;                 /* 'R', 'S' or 'Z' */
     struct creds cred;

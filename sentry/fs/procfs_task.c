@@ -16,6 +16,7 @@
 
 #include "lib/util.h"
 #include "sentry/fs/procfs_impl.h"
+#include "sentry/fs/tty.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/fdtable.h"
@@ -41,6 +42,7 @@ void proc_snap_task(struct task *t, struct proc_snap *s)
     s->ppid = tg->parent ? tg->parent->tgid : 0;
     s->pgid = tg->pgid;
     s->sid = tg->sid;
+    tty_proc_stat(tg, &s->tty_nr, &s->tpgid);
     s->nthreads = tg->nlive;
     memcpy(s->comm, t->comm, sizeof(s->comm));
     s->comm[sizeof(s->comm) - 1] = '\0';
@@ -174,8 +176,8 @@ void proc_gen_stat(const struct proc_snap *s, struct sbuf *b)
     /* the legacy signal fields show only signals 1-31 */
     const uint64_t low = 0x7fffffffULL;
     /* fields 1-21 */
-    sb_printf(b, "%d (%s) %c %d %d %d 0 -1 %u 0 0 0 0 0 0 0 0 20 0 %d 0",
-              s->tid, s->comm, s->state, s->ppid, s->pgid, s->sid,
+    sb_printf(b, "%d (%s) %c %d %d %d %d %d %u 0 0 0 0 0 0 0 0 20 0 %d 0",
+              s->tid, s->comm, s->state, s->ppid, s->pgid, s->sid, s->tty_nr, s->tpgid,
               0x00400000u /* PF_RANDOMIZE */, s->nthreads);
     /* 22-30: starttime vsize rss rsslim startcode endcode startstack kstkesp kstkeip */
     sb_printf(b, " 0 %llu %llu %llu %llu %llu %llu 0 0",

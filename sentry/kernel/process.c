@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include "lib/log.h"
+#include "sentry/fs/tty.h"
 #include "sentry/kernel/futex.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
@@ -280,6 +281,7 @@ int task_exit(struct task *t)
     t->fds = NULL;
     fs_context_put(t->fs);
     t->fs = NULL;
+    tty_exit_process(tg);   /* after the files, as Linux's do_exit */
     g_plat->ctx_destroy(t->ctx);
     t->ctx = NULL;
 

@@ -1,7 +1,7 @@
 /* Building the mount tree at boot (see rootfs.h). The root is what runsc gives `do`:
  * the served tree read-only under an in-memory overlay, so the guest may write
  * anywhere (/tmp included, which shows the host's files) and nothing reaches the host. /dev is a tmpfs holding the device nodes the
- * Sentry implements; /proc and /sys are the Sentry's own. */
+ * Sentry implements, with devpts on /dev/pts; /proc and /sys are the Sentry's own. */
 #include "sentry/kernel/rootfs.h"
 
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include "sentry/fs/goferfs.h"
 #include "sentry/fs/overlay.h"
 #include "sentry/fs/procfs.h"
+#include "sentry/fs/tty.h"
 #include "sentry/fs/tmpfs.h"
 #include "sentry/vfs/vfs.h"
 
@@ -93,6 +94,26 @@ static int populate_dev(struct inode *dev)
     return 0;
 }
 
+/* mount_devpts: the ptys' filesystem on /dev/pts, as Linux mounts devpts there. */
+static int mount_devpts(const struct path *dev)
+{
+    struct path pts;
+    int err = vfs_lookup_child(dev, "pts", &pts);
+    if (err < 0)
+        return err;
+    struct inode *fsroot;
+    struct superblock *sb = devpts_new(&fsroot, &err);
+    struct mount *m;
+    if (sb)
+        err = vfs_mount_at(&pts, sb, fsroot, MNT_NOSUID | MNT_NOEXEC, "devpts", &m);
+    if (sb && err == 0) {
+        struct path root = { m, m->root };
+        devpts_mounted(&root);
+    }
+    path_put(&pts);
+    return err;
+}
+
 int rootfs_build(int gofer_sock, int readonly)
 {
     int err = 0;
@@ -141,6 +162,8 @@ int rootfs_build(int gofer_sock, int readonly)
                                        NULL);
                 path_put(&shm);
             }
+            if (err == 0)
+                err = mount_devpts(&dev);
             path_put(&dev);
         }
     }

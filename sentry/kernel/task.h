@@ -16,6 +16,7 @@
 struct mm;
 struct fdtable;
 struct fs_context;
+struct pty;
 
 #define GUEST_NSIG 64
 
@@ -43,6 +44,9 @@ struct thread_group {
     struct task *leader;                          /* immutable */
     int nlive;                                    /* (k) threads not yet exited */
     int pgid, sid;                                /* (k) */
+    struct pty *ctty;                             /* (k) controlling terminal, a
+                                                   * reference (sentry/fs/tty.h);
+                                                   * NULL: none */
     int exiting;                                  /* (k) a group exit has begun */
     int zombie;                                   /* (k) dead, waiting to be reaped */
     int exit_status;                              /* (k) wait status once dead */

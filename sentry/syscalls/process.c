@@ -12,6 +12,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "sentry/fs/tty.h"
 #include "sentry/kernel/futex.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
@@ -145,6 +146,9 @@ static long do_clone(struct task *t, const struct clone_req *req)
         parent->children = tg;
         tg->pgid = t->tg->pgid;
         tg->sid = t->tg->sid;
+        tg->ctty = t->tg->ctty;   /* a child shares its parent's terminal */
+        if (tg->ctty)
+            pty_get(tg->ctty);
     }
     c->next = c->tg->threads;
     c->tg->threads = c;
@@ -495,6 +499,7 @@ long sys_setsid(struct task *t, const struct syscall_args *a)
     pthread_mutex_lock(&g_kernel.mu);
     long r;
     int in_use = 0;
+    struct pty *old_ctty = NULL;
     for (int i = 1; i < PID_MAX && !in_use; i++) {
         struct task *x = g_kernel.tasks[i];
         in_use = x && x->tg->pgid == t->tg->tgid;
@@ -505,8 +510,12 @@ long sys_setsid(struct task *t, const struct syscall_args *a)
     } else {
         t->tg->sid = t->tg->pgid = t->tg->tgid;
         r = t->tg->sid;
+        /* a new session starts without a controlling terminal */
+        old_ctty = t->tg->ctty;
+        t->tg->ctty = NULL;
     }
     pthread_mutex_unlock(&g_kernel.mu);
+    pty_put(old_ctty);
     return r;
 }
 

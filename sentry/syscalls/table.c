@@ -100,7 +100,7 @@ const struct syscall_entry g_syscalls[SYSCALL_MAX] = {
             SIG, P, P, U),
     FULL(rt_sigprocmask, I, P, P, U),
     PARTIAL(rt_sigreturn, "one pending instance per signal: real-time signals are not queued"),
-    PARTIAL(ioctl, "terminal ioctls on stdio host files", I, X, X),
+    PARTIAL(ioctl, "terminal ioctls of ptys and stdio host files; no TIOCPKT, TIOCSTI", I, X, X),
     PARTIAL(pread64, N_STDIO, I, OB, U, I),
     PARTIAL(pwrite64, N_STDIO, I, B, U, I),
     PARTIAL(readv, N_STDIO, I, P, I),
