@@ -59,6 +59,7 @@ struct plat_ctx {
     pid_t self;                    /* the Sentry thread owning the context */
     int cpu;                       /* where it and its stub threads run */
     pid_t running;                 /* stub thread in switch_to, or 0 (atomic) */
+    pid_t running_pid;             /* its stub process, set before running (atomic) */
     int interrupted;               /* pending interrupt() (atomic) */
 };
 
@@ -439,6 +440,7 @@ static int ptrace_switch(struct plat_ctx *c, struct plat_as *as, struct guest_re
     if (!st)
         return -EAGAIN;
     memset(trap, 0, sizeof(*trap));
+    __atomic_store_n(&c->running_pid, as->pid, __ATOMIC_SEQ_CST);
     __atomic_store_n(&c->running, st->tid, __ATOMIC_SEQ_CST);
     if (__atomic_exchange_n(&c->interrupted, 0, __ATOMIC_SEQ_CST)) {
         __atomic_store_n(&c->running, 0, __ATOMIC_SEQ_CST);
@@ -487,8 +489,11 @@ static void ptrace_interrupt(struct plat_ctx *c)
 {
     __atomic_store_n(&c->interrupted, 1, __ATOMIC_SEQ_CST);
     pid_t tid = __atomic_load_n(&c->running, __ATOMIC_SEQ_CST);
+    /* the stub thread of a guest thread other than the first is not its process's
+     * leader: tgkill needs the stub process's pid, not the thread's own id */
+    pid_t pid = __atomic_load_n(&c->running_pid, __ATOMIC_SEQ_CST);
     if (tid)
-        syscall(SYS_tgkill, tid, tid, SIG_INTERRUPT);
+        syscall(SYS_tgkill, pid, tid, SIG_INTERRUPT);
 }
 
 static int ptrace_fpu_get(struct plat_ctx *c, struct plat_as *as, struct guest_fpu *f)

@@ -17,6 +17,7 @@
 #include "lib/util.h"
 #include "sentry/fs/procfs_impl.h"
 #include "sentry/fs/tty.h"
+#include "sentry/kernel/jobctl.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/fdtable.h"
@@ -51,7 +52,8 @@ void proc_snap_task(struct task *t, struct proc_snap *s)
     int live = 0;
     for (struct task *x = tg->threads; x; x = x->next)
         live |= x == t;
-    s->state = (tg->zombie || !live) ? 'Z' : t == current_task ? 'R' : 'S';
+    s->state = (tg->zombie || !live) ? 'Z' : t == current_task ? 'R' :
+               (__atomic_load_n(&t->jobctl, __ATOMIC_ACQUIRE) & JOBCTL_STOPPED) ? 'T' : 'S';
     s->cred = t->cred;
     s->umask = t->umask;
     pthread_mutex_lock(&t->mu);
@@ -216,6 +218,7 @@ static const char *state_name(char c)
     switch (c) {
     case 'R': return "R (running)";
     case 'Z': return "Z (zombie)";
+    case 'T': return "T (stopped)";
     default: return "S (sleeping)";
     }
 }

@@ -9,6 +9,7 @@
 #include "lib/log.h"
 #include "sentry/fs/tty.h"
 #include "sentry/kernel/futex.h"
+#include "sentry/kernel/jobctl.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/mm.h"
@@ -116,9 +117,19 @@ int task_block(struct task *t, int id, const struct timespec *deadline,
     for (;;) {
         if (done && done(arg))
             break;
-        if (signal_pending_unblocked(t) || t->exiting) {
+        if (t->exiting) {
             ret = -EINTR;
             break;
+        }
+        if (signal_pending_unblocked(t) || t->jobctl) {
+            /* a stop does not end the sleep: the task stops where it sleeps */
+            int j = jobctl_in_sleep(t);
+            if (j < 0) {
+                ret = -EINTR;
+                break;
+            }
+            if (j > 0)
+                continue;
         }
         if (!deadline) {
             pthread_cond_wait(&t->cond, &t->mu);
@@ -253,6 +264,7 @@ int task_exit(struct task *t)
         }
     }
     tg->nlive--;
+    jobctl_thread_exit(t);
     int leader = tg->leader == t;
     if (!leader && g_kernel.tasks[t->tid] == t)
         g_kernel.tasks[t->tid] = NULL;
@@ -287,6 +299,7 @@ int task_exit(struct task *t)
 
     pthread_mutex_lock(&g_kernel.mu);
     int status = tg->exit_status;
+    jobctl_exit_orphans(tg);
     reparent_children(tg);
     tg->zombie = 1;
     int is_init = t == g_kernel.init;
@@ -303,7 +316,8 @@ static void *task_main(void *arg)
 {
     struct task *t = arg;
     int err = 0;
-    t->ctx = g_plat->ctx_create(&err);
+    /* atomic: task_wake may look at ctx from another thread */
+    __atomic_store_n(&t->ctx, g_plat->ctx_create(&err), __ATOMIC_RELEASE);
     if (t->ctx) {
         if (t->plat_handle)
             err = g_plat->thread_adopt(t->mm->as, t->plat_handle);

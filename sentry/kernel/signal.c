@@ -3,6 +3,7 @@
  * XSAVE area below it, 64-byte aligned, framed by the FP_XSTATE magic words. */
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/signal.h"
+#include "sentry/kernel/jobctl.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -84,6 +85,8 @@ void signal_send(struct task *t, int sig, const siginfo_t *info)
 {
     if (sig < 1 || sig > GUEST_NSIG)
         return;
+    if (SIGBIT(sig) & (JOBCTL_STOP_SIGS | SIGBIT(SIGCONT)))
+        jobctl_prepare_signal(t->tg, sig);
     pthread_mutex_lock(&t->mu);
     /* ignored signals are discarded when sent, unless blocked (Linux sig_ignored) */
     if (!(t->sigmask & SIGBIT(sig)) && action_is_ignore(t, sig) && sig != SIGKILL) {
@@ -271,22 +274,13 @@ static int setup_frame(struct task *t, int sig, const siginfo_t *info,
     return 0;
 }
 
-/* default_action: what SIG_DFL does for sig. Returns 1 if the task is dying. */
+/* default_action: what SIG_DFL does for sig (stops are handled where signals are
+ * dequeued, in signal_deliver). Returns 1 if the task is dying. */
 static int default_action(struct task *t, int sig)
 {
     uint64_t bit = SIGBIT(sig);
     if (bit & DEFAULT_IGNORE)
         return 0;
-    if (bit & DEFAULT_STOP) {
-        /* job control (stopping, SIGCHLD to the parent) comes with processes; a
-         * stopped task waits here for SIGCONT or SIGKILL */
-        pthread_mutex_lock(&t->mu);
-        while (!(t->pending.mask & (SIGBIT(SIGCONT) | SIGBIT(SIGKILL))) && !t->exiting)
-            pthread_cond_wait(&t->cond, &t->mu);
-        t->pending.mask &= ~SIGBIT(SIGCONT);
-        pthread_mutex_unlock(&t->mu);
-        return 0;
-    }
     task_fatal_signal(t, sig);
     return 1;
 }
@@ -316,6 +310,9 @@ void signal_deliver(struct task *t, int in_syscall)
     int rc = in_syscall && (int64_t)t->regs.orig_rax >= 0 ?
              restart_code((long)t->regs.rax) : 0;
     siginfo_t info;
+    /* a stopped task waits here: it runs no guest code and takes no signal */
+    if (jobctl_check(t))
+        return;
     pthread_mutex_lock(&t->mu);
     int sig;
     struct guest_sigaction act;
@@ -329,6 +326,15 @@ void signal_deliver(struct task *t, int in_syscall)
         if (act.handler == (uint64_t)SIG_DFL) {
             if ((SIGBIT(sig) & DEFAULT_IGNORE))
                 continue;
+            if (SIGBIT(sig) & DEFAULT_STOP) {
+                /* stop the process; once continued, look at the signals again */
+                jobctl_mark_dequeued(t);
+                pthread_mutex_unlock(&t->mu);
+                if (jobctl_do_stop(t, sig))
+                    return;
+                pthread_mutex_lock(&t->mu);
+                continue;
+            }
             break;
         }
         break;

@@ -18,7 +18,9 @@ struct sigpending {
 };
 
 /* signal_send: makes sig pending for t with info (NULL: SI_USER from the sandbox).
- * Ignored signals are dropped at once, as Linux does. Wakes t. */
+ * Ignored signals are dropped at once, as Linux does. Wakes t. SIGCONT and the stop
+ * signals act on t's whole process first (jobctl.h): for those, g_kernel.mu must be
+ * held. */
 void signal_send(struct task *t, int sig, const siginfo_t *info);
 
 /* signal_send_group: a process-directed signal: to a thread of tg that does not

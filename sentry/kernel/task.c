@@ -7,6 +7,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "sentry/kernel/jobctl.h"
 #include "sentry/mm/mm.h"
 
 /* A fault the memory manager resolved but the guest keeps taking at the same address
@@ -60,6 +61,8 @@ int task_run(struct task *t)
     current_task = t;
     uint64_t last_fault = 0;
     int repeats = 0;
+    /* a thread created while its process stops does not run guest code first */
+    jobctl_check(t);
     while (!t->exiting) {
         struct trap trap;
         int err = g_plat->switch_to(t->ctx, t->mm->as, &t->regs, &trap);
@@ -119,5 +122,9 @@ void task_wake(struct task *t)
     pthread_mutex_lock(&t->mu);
     pthread_cond_broadcast(&t->cond);
     pthread_mutex_unlock(&t->mu);
-    g_plat->interrupt(t->ctx);
+    /* a thread still being started has no context yet: it looks at its state
+     * before it first runs guest code */
+    struct plat_ctx *ctx = __atomic_load_n(&t->ctx, __ATOMIC_ACQUIRE);
+    if (ctx)
+        g_plat->interrupt(ctx);
 }

@@ -52,6 +52,11 @@ struct thread_group {
     int exit_status;                              /* (k) wait status once dead */
     int exit_signal;                              /* signal to the parent at death */
     unsigned child_events;                        /* bumped at child changes (atomic) */
+    /* job control (jobctl.h) */
+    unsigned jobctl;                              /* (k) TG_JOBCTL_* */
+    int stop_sig;                                 /* (k) stop to report to wait; 0 once
+                                                   * reported */
+    int stop_count;                               /* (k) threads yet to stop */
     struct guest_sigaction actions[GUEST_NSIG];   /* shared by the threads */
     struct ktimer real_timer;                     /* ITIMER_REAL / alarm */
     uint64_t rlimits[16][2];                      /* RLIMIT_* cur/max */
@@ -87,6 +92,10 @@ struct task {
     pthread_cond_t cond;              /* where the task sleeps */
     int exiting;                      /* set by exit/exit_group or a fatal signal */
     int exit_status;                  /* wait(2) status of the thread group */
+    unsigned jobctl;                  /* JOBCTL_* (jobctl.h says how it is locked) */
+    uint64_t sigwait_set;             /* what rt_sigtimedwait waits for (unblocked
+                                       * while it waits; Linux's real_blocked): job
+                                       * control leaves these signals to it; mu */
 };
 
 /* current_task: the task this Sentry thread runs (NULL on other threads). For the
@@ -121,7 +130,8 @@ void tg_reap(struct thread_group *tg);
 
 /* task_block: sleeps until done(arg) is true (0), a signal t does not block is
  * pending or t is exiting (-EINTR), or the deadline on clock id passes (-ETIMEDOUT;
- * NULL: none). done() is called with t->mu held and must only read atomics. */
+ * NULL: none). A stop of t's process does not end the sleep: t stops where it sleeps
+ * (jobctl.h). done() is called with t->mu held and must only read atomics. */
 int task_block(struct task *t, int id, const struct timespec *deadline,
                int (*done)(void *arg), void *arg);
 

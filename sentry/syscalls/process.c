@@ -14,6 +14,7 @@
 #include "lib/util.h"
 #include "sentry/fs/tty.h"
 #include "sentry/kernel/futex.h"
+#include "sentry/kernel/jobctl.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/mm.h"
@@ -153,6 +154,8 @@ static long do_clone(struct task *t, const struct clone_req *req)
     c->next = c->tg->threads;
     c->tg->threads = c;
     c->tg->nlive++;
+    if (!tg)
+        jobctl_join_new_thread(c);
     pthread_mutex_unlock(&g_kernel.mu);
 
     uint32_t tid32 = (uint32_t)c->tid;
@@ -302,9 +305,10 @@ static int events_changed(void *arg)
     return __atomic_load_n(&e->tg->child_events, __ATOMIC_SEQ_CST) != e->seen;
 }
 
-/* do_wait: finds a dead child; returns its tgid (0 with WNOHANG and none yet) and its
- * status in *status, or -errno. */
-static long do_wait(struct task *t, const struct wait_req *w, int *status)
+/* do_wait: finds a child with something to report (WEXITED: dead; WSTOPPED: stopped;
+ * WCONTINUED: continued); returns its tgid (0 with WNOHANG and none yet), its wait
+ * status in *status and its real uid in *uid, or -errno. */
+static long do_wait(struct task *t, const struct wait_req *w, int *status, uint32_t *uid)
 {
     for (;;) {
         struct events_arg ev = { t->tg, __atomic_load_n(&t->tg->child_events,
@@ -315,6 +319,7 @@ static long do_wait(struct task *t, const struct wait_req *w, int *status)
             if (!matches(t, w, c))
                 continue;
             any = 1;
+            *uid = c->leader->cred.ruid;
             if (c->zombie && (w->options & WEXITED)) {
                 long pid = c->tgid;
                 *status = c->exit_status;
@@ -322,6 +327,12 @@ static long do_wait(struct task *t, const struct wait_req *w, int *status)
                     tg_reap(c);
                 pthread_mutex_unlock(&g_kernel.mu);
                 return pid;
+            }
+            int st = jobctl_wait_status(c, w->options);
+            if (st) {
+                *status = st;
+                pthread_mutex_unlock(&g_kernel.mu);
+                return c->tgid;
             }
         }
         pthread_mutex_unlock(&g_kernel.mu);
@@ -358,7 +369,8 @@ long sys_wait4(struct task *t, const struct syscall_args *a)
         w.which = P_ALL;
     }
     int status = 0;
-    long r = do_wait(t, &w, &status);
+    uint32_t uid;
+    long r = do_wait(t, &w, &status, &uid);
     if (r > 0) {
         if (ustatus && mm_copy_out(t->mm, ustatus, &status, 4, 0) < 0)
             return -EFAULT;
@@ -388,7 +400,8 @@ long sys_waitid(struct task *t, const struct syscall_args *a)
         return -EINVAL;
     struct wait_req w = { .which = which, .id = id, .options = options };
     int status = 0;
-    long r = do_wait(t, &w, &status);
+    uint32_t uid = 0;
+    long r = do_wait(t, &w, &status, &uid);
     if (r < 0)
         return r;
     if (uinfo) {
@@ -397,9 +410,16 @@ long sys_waitid(struct task *t, const struct syscall_args *a)
         if (r > 0) {
             si.si_signo = SIGCHLD;
             si.si_pid = (pid_t)r;
+            si.si_uid = uid;
             if (WIFEXITED(status)) {
                 si.si_code = CLD_EXITED;
                 si.si_status = WEXITSTATUS(status);
+            } else if (WIFSTOPPED(status)) {
+                si.si_code = CLD_STOPPED;
+                si.si_status = WSTOPSIG(status);
+            } else if (WIFCONTINUED(status)) {
+                si.si_code = CLD_CONTINUED;
+                si.si_status = SIGCONT;
             } else {
                 si.si_code = CLD_KILLED;
                 si.si_status = WTERMSIG(status);

@@ -154,6 +154,7 @@ long sys_rt_sigtimedwait(struct task *t, const struct syscall_args *a)
     pthread_mutex_lock(&t->mu);
     uint64_t old = t->sigmask;
     t->sigmask &= ~set;
+    t->sigwait_set = set;
     pthread_mutex_unlock(&t->mu);
     long ret;
     for (;;) {
@@ -164,6 +165,7 @@ long sys_rt_sigtimedwait(struct task *t, const struct syscall_args *a)
             siginfo_t info = t->pending.info[sig - 1];
             t->pending.mask &= ~SIGBIT(sig);
             t->sigmask = old;
+            t->sigwait_set = 0;
             pthread_mutex_unlock(&t->mu);
             if (arg_u64(a, 1) &&
                 mm_copy_out(t->mm, arg_u64(a, 1), &info, sizeof(info), 0) < 0)
@@ -186,6 +188,7 @@ long sys_rt_sigtimedwait(struct task *t, const struct syscall_args *a)
     }
     pthread_mutex_lock(&t->mu);
     t->sigmask = old;
+    t->sigwait_set = 0;
     pthread_mutex_unlock(&t->mu);
     return ret;
 }
