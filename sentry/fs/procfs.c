@@ -35,7 +35,9 @@ static const struct proc_entry sys_kernel_ents[] = {
     { "hostname", PK_SYS_HOSTNAME }, { "osrelease", PK_SYS_OSRELEASE },
     { "ostype", PK_SYS_OSTYPE }, { "pid_max", PK_SYS_PIDMAX },
 };
-static const struct proc_entry sys_vm_ents[] = { { "overcommit_memory", PK_SYS_OVERCOMMIT } };
+static const struct proc_entry sys_vm_ents[] = {
+    { "mmap_min_addr", PK_SYS_MMAP_MIN_ADDR }, { "overcommit_memory", PK_SYS_OVERCOMMIT },
+};
 static const struct proc_entry sys_fs_ents[] = { { "pipe-max-size", PK_SYS_PIPEMAX } };
 /* /proc/PID and /proc/PID/task/TID: the same files, but a thread has no task/ */
 static const struct proc_entry pid_ents[] = {

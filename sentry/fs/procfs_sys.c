@@ -13,6 +13,7 @@
 #include "lib/util.h"
 #include "sentry/fs/procfs_impl.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/mm/mm.h"
 #include "sentry/mm/memfile.h"
 
 /* ---- CPUs ---- */
@@ -391,6 +392,7 @@ int proc_gen_sys_file(int kind, struct sbuf *b)
     case PK_SYS_OSTYPE: sb_printf(b, "Linux\n"); break;
     case PK_SYS_PIDMAX: sb_printf(b, "%d\n", PID_MAX); break;
     case PK_SYS_OVERCOMMIT: sb_printf(b, "0\n"); break;
+    case PK_SYS_MMAP_MIN_ADDR: sb_printf(b, "%llu\n", MMAP_MIN_ADDR); break;
     /* the pipe size ceiling Linux has by default (fs.pipe-max-size) */
     case PK_SYS_PIPEMAX: sb_printf(b, "1048576\n"); break;
     default: return -EINVAL;

@@ -23,8 +23,6 @@
 /* Backing is allocated this much at a time around a fault: memory-file space is cheap
  * (pages are only committed when touched) and every fault costs a platform round trip. */
 #define FAULT_CHUNK (2ULL << 20)
-/* The lowest address a guest may map (vm.mmap_min_addr). */
-#define MMAP_MIN_ADDR 0x10000ULL
 /* Where searches for free address space start, below the stack's reservation. */
 #define STACK_RESERVE (8ULL << 20)
 #define STACK_GAP (128ULL << 20)

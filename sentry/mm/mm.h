@@ -6,6 +6,9 @@
 #ifndef SENTRY_MM_MM_H
 #define SENTRY_MM_MM_H
 
+/* The lowest address a guest may map (vm.mmap_min_addr, as Debian sets it). */
+#define MMAP_MIN_ADDR 0x10000ULL
+
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -31,10 +31,11 @@ static void setup(void)
 TestSuite(fsnotify, .init = setup);
 
 static unsigned woken;
-static void on_wake(struct waiter *w, unsigned events)
+static int on_wake(struct waiter *w, unsigned events)
 {
     (void)w;
     woken |= events;
+    return 1;
 }
 
 Test(fsnotify, watch_poll_and_close)

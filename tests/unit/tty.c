@@ -107,10 +107,11 @@ static unsigned ready(struct file *f) { return f->ops->poll(f, NULL); }
 
 /* a callback waiter, as epoll registers */
 static unsigned g_events_seen;
-static void on_wake(struct waiter *w, unsigned events)
+static int on_wake(struct waiter *w, unsigned events)
 {
     (void)w;
     g_events_seen |= events;
+    return 1;
 }
 
 /* open_pair: a master and its unlocked slave. */
