@@ -18,6 +18,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "platform/platform.h"
+#include "sentry/mm/shmem.h"
 #include "sentry/mm/memfile.h"
 
 /* Backing is allocated this much at a time around a fault: memory-file space is cheap
@@ -240,8 +241,21 @@ static int unmap_locked(struct mm *mm, uint64_t start, uint64_t end)
 
 int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags)
 {
-    return mm_mmap_object(mm, addr, len, prot, flags, NULL, 0,
-                          PROT_READ | PROT_WRITE | PROT_EXEC);
+    const int all = PROT_READ | PROT_WRITE | PROT_EXEC;
+    int type = flags & MAP_TYPE;
+    if (type != MAP_SHARED && type != MAP_SHARED_VALIDATE)
+        return mm_mmap_object(mm, addr, len, prot, flags, NULL, 0, all);
+    /* shared: one object, so the mapping's pages are the same in every process that
+     * inherits it, however late they are first touched */
+    uint64_t size = page_up(len);
+    if (len == 0 || size == 0 || size > g_plat->user_max)
+        return len == 0 ? -EINVAL : -ENOMEM;
+    struct mappable *obj = shmem_new(size);
+    if (!obj)
+        return -ENOMEM;
+    int64_t r = mm_mmap_object(mm, addr, len, prot, flags & ~MAP_ANONYMOUS, obj, 0, all);
+    obj->ops->drop(obj);
+    return r;
 }
 
 int64_t mm_mmap_object(struct mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
