@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/util.h"
+#include "sentry/vfs/lock.h"
 
 struct file *file_alloc(const struct file_ops *ops, unsigned flags, void *priv)
 {
@@ -39,6 +40,7 @@ void file_put(struct file *f)
 {
     if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
+    vfs_lock_release_file(f);   /* OFD and flock locks die with the open file */
     if (f->ops && f->ops->release)
         f->ops->release(f);
     if (f->path.d)

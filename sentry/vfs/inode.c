@@ -6,6 +6,7 @@
 
 #include "lib/util.h"
 #include "sentry/mm/pagecache.h"
+#include "sentry/vfs/lock.h"
 #include "sentry/vfs/vfs.h"
 
 static uint32_t next_anon_minor = 1;
@@ -49,6 +50,7 @@ void inode_put(struct inode *ino)
     if (ino->ops && ino->ops->evict)
         ino->ops->evict(ino);
     pc_free(ino->cache);
+    vfs_lock_ctx_free(ino);
     pthread_mutex_destroy(&ino->mu);
     pthread_mutex_destroy(&ino->dir_mu);
     free(ino);

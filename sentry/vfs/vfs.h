@@ -32,6 +32,7 @@ struct mount;
 struct pagecache;
 struct creds;
 struct path;
+struct lock_ctx;
 
 /* ---- superblocks ---- */
 
@@ -153,6 +154,8 @@ struct inode {
     struct pagecache *cache;       /* file pages (tmpfs data, mmap of other files);
                                     * created by inode_cache(), freed at evict */
     void *fifo;                    /* a FIFO's pipe (sentry/fs/pipe.c); set once, mu */
+    struct lock_ctx *locks;        /* file locks (vfs/lock.c); set once under its
+                                    * mutex, freed at the last put */
     void *priv;                    /* the filesystem's */
 };
 
