@@ -27,6 +27,7 @@ static const struct proc_entry root_ents[] = {
     { "meminfo", PK_MEMINFO }, { "cpuinfo", PK_CPUINFO }, { "stat", PK_STAT },
     { "uptime", PK_UPTIME }, { "loadavg", PK_LOADAVG }, { "version", PK_VERSION },
     { "filesystems", PK_FILESYSTEMS }, { "sys", PK_SYS },
+    { "locks", PK_LOCKS },
 };
 static const struct proc_entry sys_ents[] = {
     { "fs", PK_SYS_FS }, { "kernel", PK_SYS_KERNEL }, { "vm", PK_SYS_VM },

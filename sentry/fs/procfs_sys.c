@@ -1,12 +1,14 @@
 /* procfs: the system-wide files (/proc/meminfo, cpuinfo, stat, uptime, loadavg,
- * version, filesystems and the /proc/sys settings). Their numbers are the sandbox's
+ * version, filesystems, locks and the /proc/sys settings). Their numbers are the sandbox's
  * own, consistent with what sysinfo(2), uname(2) and sched_getaffinity(2) report;
  * only cpuinfo describes the host's CPU, read with the cpuid instruction. */
 #include <cpuid.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include "sentry/kernel/kernel.h"
 #include "sentry/mm/mm.h"
 #include "sentry/mm/memfile.h"
+#include "sentry/vfs/lock.h"
 
 /* ---- CPUs ---- */
 
@@ -366,6 +369,27 @@ static const char *const filesystems[] = {
     "sysfs", "tmpfs", "proc", "devtmpfs", "devpts", "pipefs", "sockfs", "9p", "overlay",
 };
 
+/* ---- locks ---- */
+
+struct locks_gen { struct sbuf *b; int n; };
+
+/* gen_lock: one line of /proc/locks, in Linux's format (lock_get_status). */
+static int gen_lock(const struct lock_info *li, void *arg)
+{
+    static const char *const kinds[] = { [LI_POSIX] = "POSIX  ADVISORY ",
+                                         [LI_OFD] = "OFDLCK ADVISORY ",
+                                         [LI_FLOCK] = "FLOCK  ADVISORY " };
+    struct locks_gen *g = arg;
+    sb_printf(g->b, "%d: %s %s %d %02x:%02x:%llu ", ++g->n, kinds[li->kind],
+              li->type == F_WRLCK ? "WRITE" : "READ", li->pid, major(li->dev),
+              minor(li->dev), (unsigned long long)li->ino);
+    if (li->end == LR_EOF)
+        sb_printf(g->b, "%lld EOF\n", (long long)li->start);
+    else
+        sb_printf(g->b, "%lld %lld\n", (long long)li->start, (long long)li->end);
+    return 0;
+}
+
 /* ---- dispatch ---- */
 
 int proc_sys_writable(int kind)
@@ -383,6 +407,11 @@ int proc_gen_sys_file(int kind, struct sbuf *b)
     case PK_UPTIME: gen_uptime(b); break;
     case PK_LOADAVG: gen_loadavg(b); break;
     case PK_VERSION: gen_version(b); break;
+    case PK_LOCKS: {
+        struct locks_gen g = { b, 0 };
+        vfs_lock_for_each(gen_lock, &g);
+        break;
+    }
     case PK_FILESYSTEMS:
         for (size_t i = 0; i < ARRAY_SIZE(filesystems); i++)
             sb_printf(b, "nodev\t%s\n", filesystems[i]);

@@ -236,6 +236,14 @@ long sys_fcntl(struct task *t, const struct syscall_args *a)
         pthread_mutex_unlock(&f->pos_mu);
         ret = 0;
         break;
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+        ret = fcntl_lock(t, fd, f, cmd, arg);   /* syscalls/lock.c */
+        break;
     case F_SETPIPE_SZ:
     case F_GETPIPE_SZ:
         /* Linux: EBADF when the file is not a pipe */

@@ -195,6 +195,11 @@ SYSCALL_DECL(epoll_pwait);
 SYSCALL_DECL(epoll_pwait2);
 
 /* lock.c: record locks (fcntl F_SETLK...) and flock */
+SYSCALL_DECL(flock);
+struct file;
+/* fcntl_lock: the record-lock commands of fcntl (F_GETLK, F_SETLK, F_SETLKW and the
+ * F_OFD_ forms) on f, open at fd in t's table; sys_fcntl hands them over. */
+long fcntl_lock(struct task *t, int fd, struct file *f, int cmd, uint64_t arg);
 
 /* splice.c: sendfile, splice, tee, vmsplice, copy_file_range */
 

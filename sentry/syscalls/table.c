@@ -157,9 +157,9 @@ const struct syscall_entry g_syscalls[SYSCALL_MAX] = {
     NONE(msgsnd, I, P, U, X),
     NONE(msgrcv, I, P, U, I, X),
     NONE(msgctl, I, I, P),
-    PARTIAL(fcntl, "descriptor flags, status flags and F_DUPFD*; no record locks",
-            I, I, X),
-    NONE(flock, I, I),
+    PARTIAL(fcntl, "descriptor flags, status flags, F_DUPFD*, record locks (POSIX and "
+            "OFD, in the Sentry); no leases, F_SETOWN/F_SETSIG or F_NOTIFY", I, I, X),
+    FULL(flock, I, I),
     FULL(fsync, I),
     FULL(fdatasync, I),
     FULL(truncate, S, I),

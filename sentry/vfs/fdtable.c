@@ -7,6 +7,18 @@
 
 #include "lib/util.h"
 #include "sentry/vfs/file.h"
+#include "sentry/vfs/lock.h"
+
+/* close_file: drops the table's reference to f after taking it out of a slot. A
+ * close by a table releases the table's POSIX locks on f's inode, as Linux's
+ * filp_close does for current->files; called without t->mu. */
+static void close_file(struct fdtable *t, struct file *f)
+{
+    if (!f)
+        return;
+    vfs_lock_close_posix(f, t);
+    file_put(f);
+}
 
 struct fdtable *fdtable_create(void)
 {
@@ -24,7 +36,7 @@ void fdtable_put(struct fdtable *t)
     if (__atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     for (int i = 0; i < t->size; i++)
-        file_put(t->files[i]);
+        close_file(t, t->files[i]);
     free(t->files);
     free(t->cloexec);
     pthread_mutex_destroy(&t->mu);
@@ -106,7 +118,7 @@ int fdtable_install_at(struct fdtable *t, int fd, struct file *f, int cloexec)
     ret = fd;
 out:
     pthread_mutex_unlock(&t->mu);
-    file_put(old);  /* outside the lock: release may block */
+    close_file(t, old);  /* outside the lock: release may block */
     return ret;
 }
 
@@ -121,7 +133,7 @@ int fdtable_close(struct fdtable *t, int fd)
     pthread_mutex_unlock(&t->mu);
     if (!f)
         return -EBADF;
-    file_put(f);
+    close_file(t, f);
     return 0;
 }
 
@@ -184,7 +196,7 @@ int fdtable_close_range(struct fdtable *t, unsigned first, unsigned last, int cl
         pthread_mutex_unlock(&t->mu);
         if (!f)
             return 0;
-        file_put(f);   /* one at a time, outside the lock */
+        close_file(t, f);   /* one at a time, outside the lock */
     }
 }
 
@@ -204,7 +216,7 @@ void fdtable_exec(struct fdtable *t)
         pthread_mutex_unlock(&t->mu);
         if (!f)
             return;
-        file_put(f);
+        close_file(t, f);
     }
 }
 

@@ -9,6 +9,7 @@
 #include "lib/util.h"
 #include "sentry/vfs/fsnotify.h"
 #include "sentry/fs/epoll.h"
+#include "sentry/vfs/lock.h"
 
 struct file *file_alloc(const struct file_ops *ops, unsigned flags, void *priv)
 {
@@ -48,6 +49,7 @@ void file_put(struct file *f)
     /* epoll registrations belong to the open file: they go with it (Linux's
      * eventpoll_release in __fput) */
     epoll_release_file(f);
+    vfs_lock_release_file(f);   /* OFD and flock locks die with the open file */
     if (f->ops && f->ops->release)
         f->ops->release(f);
     if (f->write_held)

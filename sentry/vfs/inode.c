@@ -7,6 +7,7 @@
 #include "lib/util.h"
 #include "sentry/mm/pagecache.h"
 #include "sentry/vfs/fsnotify.h"
+#include "sentry/vfs/lock.h"
 #include "sentry/vfs/vfs.h"
 
 static uint32_t next_anon_minor = 1;
@@ -56,6 +57,7 @@ void inode_put(struct inode *ino)
         ino->ops->evict(ino);
     pc_free(ino->cache);
     fsnotify_inode_free(ino);
+    vfs_lock_ctx_free(ino);
     pthread_mutex_destroy(&ino->mu);
     pthread_mutex_destroy(&ino->dir_mu);
     free(ino);

@@ -33,6 +33,7 @@ struct pagecache;
 struct creds;
 struct path;
 struct fsnotify_conn;
+struct lock_ctx;
 
 /* ---- superblocks ---- */
 
@@ -175,6 +176,8 @@ struct inode {
                                     * created by inode_cache(), freed at evict */
     void *fifo;                    /* a FIFO's pipe (sentry/fs/pipe.c); set once, mu */
     struct fsnotify_conn *fsnotify;   /* its watches (vfs/fsnotify.c); set once */
+    struct lock_ctx *locks;        /* file locks (vfs/lock.c); set once under its
+                                    * mutex, freed at the last put */
     void *priv;                    /* the filesystem's */
 };
 

@@ -388,11 +388,11 @@ Test(procfs, root_listing_and_lookup)
     char names[4096];
     cr_assert_eq(list(root, "", names, 0), 0);
     cr_assert_str_eq(names, ". .. self thread-self mounts meminfo cpuinfo stat uptime "
-                            "loadavg version filesystems sys 1 42 ");
+                            "loadavg version filesystems sys locks 1 42 ");
     /* one entry per call resumes where it stopped */
     cr_assert_eq(list(root, "", names, 1), 0);
     cr_assert_str_eq(names, ". .. self thread-self mounts meminfo cpuinfo stat uptime "
-                            "loadavg version filesystems sys 1 42 ");
+                            "loadavg version filesystems sys locks 1 42 ");
     cr_assert_null(walk(root, "43"));
     cr_assert_null(walk(root, "042"));
     cr_assert_null(walk(root, "nonesuch"));
