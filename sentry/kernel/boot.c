@@ -15,6 +15,7 @@
 #include "lib/util.h"
 #include "platform/platform.h"
 #include "sentry/fs/hostfd.h"
+#include "sentry/kernel/itimer.h"
 #include "sentry/kernel/task.h"
 #include "sentry/loader/load.h"
 #include "sentry/mm/memfile.h"
@@ -168,6 +169,7 @@ int sentry_boot(const struct boot_config *cfg)
     tg->nlive = 1;
     tg->exit_signal = SIGCHLD;
     init_rlimits(tg);
+    itimer_init(tg);
     t->tid = 1;
     t->tg = tg;
     g_kernel.tasks[1] = t;

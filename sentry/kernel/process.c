@@ -8,7 +8,9 @@
 
 #include "lib/log.h"
 #include "sentry/kernel/futex.h"
+#include "sentry/kernel/itimer.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/posix_timer.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/fdtable.h"
@@ -110,7 +112,7 @@ int task_block(struct task *t, int id, const struct timespec *deadline,
         mono.tv_sec = now_mono.tv_sec + left / 1000000000LL + ns / 1000000000LL;
         mono.tv_nsec = ns % 1000000000LL;
     }
-    int ret = 0;
+    int ret = 0, idle = 0;
     pthread_mutex_lock(&t->mu);
     for (;;) {
         if (done && done(arg))
@@ -118,6 +120,10 @@ int task_block(struct task *t, int id, const struct timespec *deadline,
         if (signal_pending_unblocked(t) || t->exiting) {
             ret = -EINTR;
             break;
+        }
+        if (!idle && t == current_task) {
+            cputime_switch(t, CPU_IDLE);   /* a sleep is no CPU time */
+            idle = 1;
         }
         if (!deadline) {
             pthread_cond_wait(&t->cond, &t->mu);
@@ -127,6 +133,8 @@ int task_block(struct task *t, int id, const struct timespec *deadline,
         }
     }
     pthread_mutex_unlock(&t->mu);
+    if (idle)
+        cputime_switch(t, CPU_SENTRY);
     return ret;
 }
 
@@ -153,6 +161,9 @@ static int notify_parent(struct thread_group *tg)
         memset(&si, 0, sizeof(si));
         si.si_signo = tg->exit_signal;
         si.si_pid = tg->tgid;
+        /* the child's own CPU time, in USER_HZ (100 Hz) ticks, as Linux reports it */
+        si.si_utime = (clock_t)(tg->used_dead.cpu.utime / 10000000);
+        si.si_stime = (clock_t)(tg->used_dead.cpu.stime / 10000000);
         int st = tg->exit_status;
         if (WIFEXITED(st)) {
             si.si_code = CLD_EXITED;
@@ -252,6 +263,8 @@ int task_exit(struct task *t)
         }
     }
     tg->nlive--;
+    cputime_thread_exit(t);
+    signal_flush(t);
     int leader = tg->leader == t;
     if (!leader && g_kernel.tasks[t->tid] == t)
         g_kernel.tasks[t->tid] = NULL;
@@ -273,7 +286,9 @@ int task_exit(struct task *t)
     }
 
     /* the process is dead: release its resources, then become a zombie */
-    ktimer_set(&tg->real_timer, 0, 0, NULL, NULL);
+    itimer_exit(tg);
+    ptimer_exit(tg, 1);
+    cputime_note_rss(tg, mm_rss(t->mm));
     mm_put(t->mm);
     t->mm = NULL;
     fdtable_put(t->fds);

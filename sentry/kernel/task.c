@@ -60,9 +60,13 @@ int task_run(struct task *t)
     current_task = t;
     uint64_t last_fault = 0;
     int repeats = 0;
+    cputime_start(t);
     while (!t->exiting) {
         struct trap trap;
+        /* user time is the time inside the switch, system time the rest (cputime.h) */
+        cputime_switch(t, CPU_GUEST);
         int err = g_plat->switch_to(t->ctx, t->mm->as, &t->regs, &trap);
+        cputime_switch(t, CPU_SENTRY);
         if (err < 0) {
             log_err("platform failed to run task %d: %d", t->tid, err);
             task_fatal_signal(t, SIGKILL);
@@ -86,6 +90,7 @@ int task_run(struct task *t)
             if (trap.addr.v != last_fault)
                 repeats = 0;
             last_fault = trap.addr.v;
+            __atomic_store_n(&t->cpu.min_flt, t->cpu.min_flt + 1, __ATOMIC_RELAXED);
             int r = mm_handle_fault(t->mm, trap.addr.v, trap.access, trap.present, &code);
             if (r == -ENXIO) {
                 log_info("task %d: SIGBUS at %#llx (beyond the mapped file)", t->tid,
@@ -111,6 +116,7 @@ int task_run(struct task *t)
         if (!t->exiting)
             signal_deliver(t, in_syscall);
     }
+    cputime_switch(t, CPU_IDLE);
     return t->exit_status;
 }
 

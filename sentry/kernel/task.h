@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "platform/platform.h"
+#include "sentry/kernel/cputime.h"
 #include "sentry/kernel/signal.h"
 #include "sentry/kernel/timer.h"
 #include "sentry/syscalls/syscall.h"
@@ -16,6 +17,7 @@
 struct mm;
 struct fdtable;
 struct fs_context;
+struct ptimer_table;
 
 #define GUEST_NSIG 64
 
@@ -50,6 +52,11 @@ struct thread_group {
     unsigned child_events;                        /* bumped at child changes (atomic) */
     struct guest_sigaction actions[GUEST_NSIG];   /* shared by the threads */
     struct ktimer real_timer;                     /* ITIMER_REAL / alarm */
+    struct ktimer virt_timer, prof_timer;         /* ITIMER_VIRTUAL, ITIMER_PROF */
+    struct ptimer_table *ptimers;                 /* POSIX timers (posix_timer.c) */
+    struct rusage_acct used_dead;                 /* (k) exited threads' use, and
+                                                   * the largest RSS (cputime.h) */
+    struct rusage_acct used_children;             /* (k) reaped children's */
     uint64_t rlimits[16][2];                      /* RLIMIT_* cur/max */
 };
 
@@ -83,6 +90,7 @@ struct task {
     pthread_cond_t cond;              /* where the task sleeps */
     int exiting;                      /* set by exit/exit_group or a fatal signal */
     int exit_status;                  /* wait(2) status of the thread group */
+    struct task_cputime cpu;          /* CPU time (cputime.h); written by this thread */
 };
 
 /* current_task: the task this Sentry thread runs (NULL on other threads). For the

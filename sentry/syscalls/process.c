@@ -13,10 +13,12 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "sentry/kernel/futex.h"
+#include "sentry/kernel/itimer.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/handlers.h"
+#include "sentry/syscalls/rusage.h"
 #include "sentry/vfs/fdtable.h"
 #include "sentry/vfs/vfs.h"
 
@@ -150,6 +152,8 @@ static long do_clone(struct task *t, const struct clone_req *req)
     c->tg->threads = c;
     c->tg->nlive++;
     pthread_mutex_unlock(&g_kernel.mu);
+    if (tg)
+        itimer_init(tg);
 
     uint32_t tid32 = (uint32_t)c->tid;
     if (flags & CLONE_PARENT_SETTID)
@@ -171,11 +175,13 @@ static long do_clone(struct task *t, const struct clone_req *req)
         return -EAGAIN;
     }
     if (flags & CLONE_VFORK) {
+        cputime_switch(t, CPU_IDLE);
         pthread_mutex_lock(&t->mu);
         while (!t->vfork_done)
             pthread_cond_wait(&t->cond, &t->mu);
         t->vfork_done = 0;
         pthread_mutex_unlock(&t->mu);
+        cputime_switch(t, CPU_SENTRY);
     }
     return tid;
 
@@ -298,9 +304,11 @@ static int events_changed(void *arg)
     return __atomic_load_n(&e->tg->child_events, __ATOMIC_SEQ_CST) != e->seen;
 }
 
-/* do_wait: finds a dead child; returns its tgid (0 with WNOHANG and none yet) and its
- * status in *status, or -errno. */
-static long do_wait(struct task *t, const struct wait_req *w, int *status)
+/* do_wait: finds a dead child; returns its tgid (0 with WNOHANG and none yet), its
+ * status in *status and its resource use in *ru (with its reaped children's), or
+ * -errno. */
+static long do_wait(struct task *t, const struct wait_req *w, int *status,
+                    struct rusage_acct *ru)
 {
     for (;;) {
         struct events_arg ev = { t->tg, __atomic_load_n(&t->tg->child_events,
@@ -314,8 +322,18 @@ static long do_wait(struct task *t, const struct wait_req *w, int *status)
             if (c->zombie && (w->options & WEXITED)) {
                 long pid = c->tgid;
                 *status = c->exit_status;
-                if (!(w->options & WNOWAIT))
+                if (w->options & WNOWAIT) {
+                    struct rusage_acct kids = c->used_children;
+                    *ru = c->used_dead;
+                    ru->cpu.utime += kids.cpu.utime;
+                    ru->cpu.stime += kids.cpu.stime;
+                    ru->min_flt += kids.min_flt;
+                    ru->nvcsw += kids.nvcsw;
+                    ru->maxrss = MAX(ru->maxrss, kids.maxrss);
+                } else {
+                    cputime_reap(t->tg, c, ru);
                     tg_reap(c);
+                }
                 pthread_mutex_unlock(&g_kernel.mu);
                 return pid;
             }
@@ -354,16 +372,14 @@ long sys_wait4(struct task *t, const struct syscall_args *a)
         w.which = P_ALL;
     }
     int status = 0;
-    long r = do_wait(t, &w, &status);
+    struct rusage_acct ru;
+    memset(&ru, 0, sizeof(ru));
+    long r = do_wait(t, &w, &status, &ru);
     if (r > 0) {
         if (ustatus && mm_copy_out(t->mm, ustatus, &status, 4, 0) < 0)
             return -EFAULT;
-        if (urusage) {
-            struct rusage ru;
-            memset(&ru, 0, sizeof(ru));
-            if (mm_copy_out(t->mm, urusage, &ru, sizeof(ru), 0) < 0)
-                return -EFAULT;
-        }
+        if (urusage && copy_rusage_out(t, urusage, &ru) < 0)
+            return -EFAULT;
     }
     return r;
 }
@@ -384,9 +400,14 @@ long sys_waitid(struct task *t, const struct syscall_args *a)
         return -EINVAL;
     struct wait_req w = { .which = which, .id = id, .options = options };
     int status = 0;
-    long r = do_wait(t, &w, &status);
+    struct rusage_acct ru;
+    memset(&ru, 0, sizeof(ru));
+    long r = do_wait(t, &w, &status, &ru);
     if (r < 0)
         return r;
+    /* the fifth argument: the child's rusage, written when a child was found */
+    if (r > 0 && arg_u64(a, 4) && copy_rusage_out(t, arg_u64(a, 4), &ru) < 0)
+        return -EFAULT;
     if (uinfo) {
         siginfo_t si;
         memset(&si, 0, sizeof(si));
