@@ -181,7 +181,7 @@ static unsigned sfd_poll(struct file *f, struct waitq **wq)
     if (wq)
         *wq = signal_waitq();
     struct task *t = current_task;
-    return t && signal_pending_any(t, mask_of(f)) ? POLLIN | POLLRDNORM : 0;
+    return t && signal_pending_any(t, mask_of(f)) ? POLLIN : 0;
 }
 
 static int sfd_stat(struct file *f, struct stat *st)

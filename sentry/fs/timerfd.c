@@ -80,7 +80,7 @@ static unsigned tfd_poll(struct file *f, struct waitq **wq)
     struct timerfd *tf = tfd(f);
     if (wq)
         *wq = &tf->wq;
-    return __atomic_load_n(&tf->ticks, __ATOMIC_SEQ_CST) ? POLLIN | POLLRDNORM : 0;
+    return __atomic_load_n(&tf->ticks, __ATOMIC_SEQ_CST) ? POLLIN : 0;
 }
 
 static int tfd_stat(struct file *f, struct stat *st)

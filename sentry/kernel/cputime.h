@@ -10,7 +10,10 @@
  * automatically, SIGCHLD ignored, add nothing).
  *
  * The user time includes the platform's own cost of entering and leaving the guest
- * and any time the host did not run the guest while it was switched in. */
+ * and any time the host did not run the guest while it was switched in; the system
+ * time includes waits for the Gofer and host I/O that do not go through task_block.
+ * Reading the host's per-thread CPU clocks instead would be exact but costs a system
+ * call per transition. */
 #ifndef SENTRY_KERNEL_CPUTIME_H
 #define SENTRY_KERNEL_CPUTIME_H
 

@@ -295,8 +295,9 @@ int task_exit(struct task *t)
     t->fds = NULL;
     fs_context_put(t->fs);
     t->fs = NULL;
-    g_plat->ctx_destroy(t->ctx);
-    t->ctx = NULL;
+    struct plat_ctx *ctx = t->ctx;
+    __atomic_store_n(&t->ctx, NULL, __ATOMIC_SEQ_CST);
+    g_plat->ctx_destroy(ctx);
 
     pthread_mutex_lock(&g_kernel.mu);
     int status = tg->exit_status;
@@ -316,8 +317,16 @@ static void *task_main(void *arg)
 {
     struct task *t = arg;
     int err = 0;
-    t->ctx = g_plat->ctx_create(&err);
+    /* published atomically: task_wake reads it from other threads and skips a task
+     * whose context does not exist yet; a signal that came that early is caught by
+     * the check below */
+    __atomic_store_n(&t->ctx, g_plat->ctx_create(&err), __ATOMIC_SEQ_CST);
     if (t->ctx) {
+        pthread_mutex_lock(&t->mu);
+        int early = signal_pending_unblocked(t);
+        pthread_mutex_unlock(&t->mu);
+        if (early)
+            g_plat->interrupt(t->ctx);   /* the first switch returns at once */
         if (t->plat_handle)
             err = g_plat->thread_adopt(t->mm->as, t->plat_handle);
         else

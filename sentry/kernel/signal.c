@@ -164,6 +164,7 @@ void signal_force(struct task *t, int sig, int code, uint64_t addr)
     si->si_code = code;
     si->si_addr = (void *)addr;
     t->pending.mask |= SIGBIT(sig);
+    t->pending.shared &= ~SIGBIT(sig);
     pthread_mutex_unlock(&t->mu);
 }
 

@@ -125,5 +125,9 @@ void task_wake(struct task *t)
     pthread_mutex_lock(&t->mu);
     pthread_cond_broadcast(&t->cond);
     pthread_mutex_unlock(&t->mu);
-    g_plat->interrupt(t->ctx);
+    /* NULL before a new task's thread has made its context (task_main looks at its
+     * pending signals once it has) and after the context is gone */
+    struct plat_ctx *ctx = __atomic_load_n(&t->ctx, __ATOMIC_SEQ_CST);
+    if (ctx)
+        g_plat->interrupt(ctx);
 }

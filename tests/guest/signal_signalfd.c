@@ -5,6 +5,7 @@
 #include "guest.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/signalfd.h>
@@ -38,6 +39,14 @@ static const char *sig_name(int sig)
 static void read_one(int fd, struct signalfd_siginfo *ssi)
 {
     CHECK(read(fd, ssi, sizeof(*ssi)) == (ssize_t)sizeof(*ssi));
+}
+
+static void *idle_main(void *arg)
+{
+    volatile int *stop = arg;
+    while (!*stop)
+        usleep(1000);
+    return NULL;
 }
 
 static volatile int g_alarms;
@@ -103,6 +112,21 @@ int main(void)
     say("one read: %ld bytes, %s then %s\n", (long)got, sig_name((int)recs[0].ssi_signo),
         sig_name((int)recs[1].ssi_signo));
     CHECK_ERR(read(nfd, &ssi, sizeof(ssi)), EAGAIN);
+
+    /* a process-directed signal is the process's, whichever thread it waits on:
+     * read by this thread while another lives, and after that one has exited */
+    pthread_t th;
+    volatile int stop = 0;
+    CHECK(pthread_create(&th, NULL, idle_main, (void *)&stop) == 0);
+    CHECK(kill(getpid(), SIGUSR1) == 0);
+    read_one(fd, &ssi);
+    say("with another thread: %s %s\n", sig_name((int)ssi.ssi_signo), code_name(ssi.ssi_code));
+    CHECK(kill(getpid(), SIGUSR1) == 0);
+    stop = 1;
+    CHECK(pthread_join(th, NULL) == 0);
+    read_one(fd, &ssi);
+    say("after the thread exited: %s %s\n", sig_name((int)ssi.ssi_signo),
+        code_name(ssi.ssi_code));
 
     /* a child's signal wakes a blocking read */
     pid_t child = fork();
