@@ -16,6 +16,7 @@
 #include "lib/util.h"
 #include "platform/platform.h"
 #include "sentry/fs/hostfd.h"
+#include "sentry/kernel/itimer.h"
 #include "sentry/kernel/task.h"
 #include "sentry/loader/load.h"
 #include "sentry/mm/memfile.h"
@@ -197,6 +198,7 @@ static struct task *first_task(const struct boot_config *cfg, uint32_t uid, uint
     tg->nlive = 1;
     tg->exit_signal = SIGCHLD;
     init_rlimits(tg);
+    itimer_init(tg);
     t->tid = 1;
     t->tg = tg;
     g_kernel.tasks[1] = t;

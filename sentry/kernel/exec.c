@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/posix_timer.h"
 #include "sentry/kernel/signal.h"
 #include "sentry/kernel/task.h"
 #include "sentry/loader/load.h"
@@ -221,8 +222,11 @@ int kernel_execve(struct task *t, int dirfd, const char *path, char *const argv[
     struct mm *old = t->mm;
     t->mm = mm;
     ret = loader_load(t, exe, interp, path, args, envp, err, sizeof(err));
-    if (old)
+    if (old) {
+        cputime_note_rss(t->tg, mm_rss(old));   /* ru_maxrss spans the exec */
         mm_put(old);
+    }
+    ptimer_exit(t->tg, 0);   /* POSIX timers do not survive exec; itimers do */
     if (ret < 0) {
         log_err("execve %s: %s", cur_path, err);
         task_fatal_signal(t, SIGSEGV);

@@ -10,7 +10,9 @@
 #include "sentry/fs/tty.h"
 #include "sentry/kernel/futex.h"
 #include "sentry/kernel/jobctl.h"
+#include "sentry/kernel/itimer.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/posix_timer.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/fdtable.h"
@@ -112,7 +114,7 @@ int task_block(struct task *t, int id, const struct timespec *deadline,
         mono.tv_sec = now_mono.tv_sec + left / 1000000000LL + ns / 1000000000LL;
         mono.tv_nsec = ns % 1000000000LL;
     }
-    int ret = 0;
+    int ret = 0, idle = 0;
     pthread_mutex_lock(&t->mu);
     for (;;) {
         if (done && done(arg))
@@ -131,6 +133,10 @@ int task_block(struct task *t, int id, const struct timespec *deadline,
             if (j > 0)
                 continue;
         }
+        if (!idle && t == current_task) {
+            cputime_switch(t, CPU_IDLE);   /* a sleep is no CPU time */
+            idle = 1;
+        }
         if (!deadline) {
             pthread_cond_wait(&t->cond, &t->mu);
         } else if (pthread_cond_timedwait(&t->cond, &t->mu, &mono) == ETIMEDOUT) {
@@ -139,6 +145,8 @@ int task_block(struct task *t, int id, const struct timespec *deadline,
         }
     }
     pthread_mutex_unlock(&t->mu);
+    if (idle)
+        cputime_switch(t, CPU_SENTRY);
     return ret;
 }
 
@@ -165,6 +173,9 @@ static int notify_parent(struct thread_group *tg)
         memset(&si, 0, sizeof(si));
         si.si_signo = tg->exit_signal;
         si.si_pid = tg->tgid;
+        /* the child's own CPU time, in USER_HZ (100 Hz) ticks, as Linux reports it */
+        si.si_utime = (clock_t)(tg->used_dead.cpu.utime / 10000000);
+        si.si_stime = (clock_t)(tg->used_dead.cpu.stime / 10000000);
         int st = tg->exit_status;
         if (WIFEXITED(st)) {
             si.si_code = CLD_EXITED;
@@ -265,6 +276,8 @@ int task_exit(struct task *t)
     }
     tg->nlive--;
     jobctl_thread_exit(t);
+    cputime_thread_exit(t);
+    signal_flush(t);
     int leader = tg->leader == t;
     if (!leader && g_kernel.tasks[t->tid] == t)
         g_kernel.tasks[t->tid] = NULL;
@@ -286,7 +299,9 @@ int task_exit(struct task *t)
     }
 
     /* the process is dead: release its resources, then become a zombie */
-    ktimer_set(&tg->real_timer, 0, 0, NULL, NULL);
+    itimer_exit(tg);
+    ptimer_exit(tg, 1);
+    cputime_note_rss(tg, mm_rss(t->mm));
     mm_put(t->mm);
     t->mm = NULL;
     fdtable_put(t->fds);
@@ -294,8 +309,9 @@ int task_exit(struct task *t)
     fs_context_put(t->fs);
     t->fs = NULL;
     tty_exit_process(tg);   /* after the files, as Linux's do_exit */
-    g_plat->ctx_destroy(t->ctx);
-    t->ctx = NULL;
+    struct plat_ctx *ctx = t->ctx;
+    __atomic_store_n(&t->ctx, NULL, __ATOMIC_SEQ_CST);
+    g_plat->ctx_destroy(ctx);
 
     pthread_mutex_lock(&g_kernel.mu);
     int status = tg->exit_status;
@@ -316,9 +332,16 @@ static void *task_main(void *arg)
 {
     struct task *t = arg;
     int err = 0;
-    /* atomic: task_wake may look at ctx from another thread */
-    __atomic_store_n(&t->ctx, g_plat->ctx_create(&err), __ATOMIC_RELEASE);
+    /* published atomically: task_wake reads it from other threads and skips a task
+     * whose context does not exist yet; a signal that came that early is caught by
+     * the check below */
+    __atomic_store_n(&t->ctx, g_plat->ctx_create(&err), __ATOMIC_SEQ_CST);
     if (t->ctx) {
+        pthread_mutex_lock(&t->mu);
+        int early = signal_pending_unblocked(t);
+        pthread_mutex_unlock(&t->mu);
+        if (early)
+            g_plat->interrupt(t->ctx);   /* the first switch returns at once */
         if (t->plat_handle)
             err = g_plat->thread_adopt(t->mm->as, t->plat_handle);
         else

@@ -6,13 +6,17 @@
 #include "sentry/kernel/jobctl.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "sentry/kernel/kernel.h"
+#include "sentry/kernel/posix_timer.h"
 #include "sentry/kernel/task.h"
+#include "sentry/kernel/waitq.h"
 #include "sentry/mm/mm.h"
 
 #define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
@@ -81,20 +85,30 @@ static int action_is_ignore(struct task *t, int sig)
                                       (DEFAULT_IGNORE & SIGBIT(sig)));
 }
 
-void signal_send(struct task *t, int sig, const siginfo_t *info)
+static struct waitq g_signal_wq = { PTHREAD_MUTEX_INITIALIZER, NULL };
+
+struct waitq *signal_waitq(void) { return &g_signal_wq; }
+
+/* send: queues sig for t; shared marks a process-directed signal. See signal_send. */
+static int send(struct task *t, int sig, const siginfo_t *info, int shared)
 {
     if (sig < 1 || sig > GUEST_NSIG)
-        return;
+        return -1;
     if (SIGBIT(sig) & (JOBCTL_STOP_SIGS | SIGBIT(SIGCONT)))
         jobctl_prepare_signal(t->tg, sig);
     pthread_mutex_lock(&t->mu);
     /* ignored signals are discarded when sent, unless blocked (Linux sig_ignored) */
     if (!(t->sigmask & SIGBIT(sig)) && action_is_ignore(t, sig) && sig != SIGKILL) {
         pthread_mutex_unlock(&t->mu);
-        return;
+        return -1;
     }
+    int ret = 0;
     if (!(t->pending.mask & SIGBIT(sig))) {
         t->pending.mask |= SIGBIT(sig);
+        if (shared)
+            t->pending.shared |= SIGBIT(sig);
+        else
+            t->pending.shared &= ~SIGBIT(sig);
         if (info) {
             t->pending.info[sig - 1] = *info;
         } else {
@@ -102,24 +116,42 @@ void signal_send(struct task *t, int sig, const siginfo_t *info)
             t->pending.info[sig - 1].si_signo = sig;
             t->pending.info[sig - 1].si_code = SI_KERNEL;
         }
+        ret = 1;
     }
     pthread_mutex_unlock(&t->mu);
     task_wake(t);
+    if (ret == 1)
+        waitq_wake(&g_signal_wq, POLLIN);
+    return ret;
 }
 
-/* send_to_group: a process-directed signal: to a thread that does not block it if
- * there is one, else to the first. g_kernel.mu held. */
-void signal_send_group(struct thread_group *tg, int sig, const siginfo_t *si)
+int signal_send(struct task *t, int sig, const siginfo_t *info)
 {
-    struct task *to = tg->threads;
+    return send(t, sig, info, 0);
+}
+
+/* pick_thread: the thread a process-directed sig goes to: one that does not block it
+ * if there is one, else the first; never `not`. g_kernel.mu held. */
+static struct task *pick_thread(struct thread_group *tg, int sig, struct task *not)
+{
+    struct task *to = NULL;
     for (struct task *x = tg->threads; x; x = x->next) {
-        if (!(__atomic_load_n(&x->sigmask, __ATOMIC_RELAXED) & SIGBIT(sig))) {
+        if (x == not)
+            continue;
+        if (!to)
             to = x;
-            break;
-        }
+        if (!(__atomic_load_n(&x->sigmask, __ATOMIC_RELAXED) & SIGBIT(sig)))
+            return x;
     }
-    if (to)
-        signal_send(to, sig, si);
+    return to;
+}
+
+int signal_send_group(struct thread_group *tg, int sig, const siginfo_t *si)
+{
+    if (sig < 1 || sig > GUEST_NSIG)
+        return -1;
+    struct task *to = pick_thread(tg, sig, NULL);
+    return to ? send(to, sig, si, 1) : -1;
 }
 
 void signal_send_sigpipe(struct task *t)
@@ -161,6 +193,7 @@ void signal_force(struct task *t, int sig, int code, uint64_t addr)
     si->si_code = code;
     si->si_addr = (void *)addr;
     t->pending.mask |= SIGBIT(sig);
+    t->pending.shared &= ~SIGBIT(sig);
     pthread_mutex_unlock(&t->mu);
 }
 
@@ -169,17 +202,80 @@ int signal_pending_unblocked(struct task *t)
     return (t->pending.mask & ~t->sigmask) != 0;
 }
 
-/* dequeue: the lowest deliverable signal (synchronous ones first), or 0. mu held. */
-static int dequeue(struct task *t, siginfo_t *info)
+int signal_dequeue(struct task *t, uint64_t mask, siginfo_t *info)
 {
-    uint64_t ready = t->pending.mask & ~t->sigmask;
-    if (!ready)
-        return 0;
-    uint64_t sync = ready & SYNCHRONOUS;
-    int sig = __builtin_ctzll(sync ? sync : ready) + 1;
-    t->pending.mask &= ~SIGBIT(sig);
-    *info = t->pending.info[sig - 1];
+    for (;;) {
+        uint64_t ready = t->pending.mask & mask;
+        if (!ready)
+            return 0;
+        uint64_t sync = ready & SYNCHRONOUS;
+        int sig = __builtin_ctzll(sync ? sync : ready) + 1;
+        t->pending.mask &= ~SIGBIT(sig);
+        t->pending.shared &= ~SIGBIT(sig);
+        *info = t->pending.info[sig - 1];
+        if (info->si_code == SI_TIMER && !ptimer_signal_dequeued(t->tg, info))
+            continue;   /* its timer was deleted or set again: the signal is stale */
+        return sig;
+    }
+}
+
+int signal_dequeue_any(struct task *t, uint64_t mask, siginfo_t *info)
+{
+    pthread_mutex_lock(&t->mu);
+    int sig = signal_dequeue(t, mask, info);
+    pthread_mutex_unlock(&t->mu);
+    if (sig)
+        return sig;
+    /* process-directed signals wait on whichever thread they were given to */
+    pthread_mutex_lock(&g_kernel.mu);
+    for (struct task *x = t->tg->threads; x && !sig; x = x->next) {
+        if (x == t)
+            continue;
+        pthread_mutex_lock(&x->mu);
+        sig = signal_dequeue(x, mask & x->pending.shared, info);
+        pthread_mutex_unlock(&x->mu);
+    }
+    pthread_mutex_unlock(&g_kernel.mu);
     return sig;
+}
+
+int signal_pending_any(struct task *t, uint64_t mask)
+{
+    pthread_mutex_lock(&t->mu);
+    int any = (t->pending.mask & mask) != 0;
+    pthread_mutex_unlock(&t->mu);
+    if (any)
+        return 1;
+    pthread_mutex_lock(&g_kernel.mu);
+    for (struct task *x = t->tg->threads; x && !any; x = x->next) {
+        pthread_mutex_lock(&x->mu);
+        any = (x->pending.mask & x->pending.shared & mask) != 0;
+        pthread_mutex_unlock(&x->mu);
+    }
+    pthread_mutex_unlock(&g_kernel.mu);
+    return any;
+}
+
+void signal_flush(struct task *t)
+{
+    struct sigpending p;
+    pthread_mutex_lock(&t->mu);
+    p.mask = t->pending.mask;
+    p.shared = t->pending.shared;
+    memcpy(p.info, t->pending.info, sizeof(p.info));
+    t->pending.mask = t->pending.shared = 0;
+    pthread_mutex_unlock(&t->mu);
+    for (uint64_t m = p.mask; m; m &= m - 1) {
+        int sig = __builtin_ctzll(m) + 1;
+        siginfo_t *si = &p.info[sig - 1];
+        /* a process-directed signal stays the process's: another thread takes it */
+        struct task *to = (p.shared & SIGBIT(sig)) && !t->tg->exiting ?
+                          pick_thread(t->tg, sig, t) : NULL;
+        if (to && send(to, sig, si, 1) == 1)
+            continue;
+        if (si->si_code == SI_TIMER)
+            ptimer_signal_dequeued(t->tg, si);  /* lets its timer signal again */
+    }
 }
 
 int signal_reset_fpu(struct task *t)
@@ -315,9 +411,9 @@ void signal_deliver(struct task *t, int in_syscall)
         return;
     pthread_mutex_lock(&t->mu);
     int sig;
-    struct guest_sigaction act;
+    struct guest_sigaction act = { 0, 0, 0, 0 };
     for (;;) {
-        sig = dequeue(t, &info);
+        sig = signal_dequeue(t, ~t->sigmask, &info);
         if (!sig)
             break;
         act = t->tg->actions[sig - 1];

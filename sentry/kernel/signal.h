@@ -14,19 +14,47 @@ struct task;
  * with the processes issue), with the siginfo it was sent with. */
 struct sigpending {
     uint64_t mask;
+    uint64_t shared;      /* of mask: sent to the process (any of its threads may
+                           * take it through a signalfd) */
     siginfo_t info[64];
 };
 
 /* signal_send: makes sig pending for t with info (NULL: SI_USER from the sandbox).
- * Ignored signals are dropped at once, as Linux does. Wakes t. SIGCONT and the stop
- * signals act on t's whole process first (jobctl.h): for those, g_kernel.mu must be
- * held. */
-void signal_send(struct task *t, int sig, const siginfo_t *info);
+ * Ignored signals are dropped at once, as Linux does. Wakes t and the signalfd
+ * readers (signal_waitq). SIGCONT and the stop signals act on t's whole process
+ * first (jobctl.h): for those, g_kernel.mu must be held. Returns 1 if info is now
+ * pending, 0 if an instance of sig already was (info is dropped), -1 if sig was
+ * discarded (ignored, or not 1..64). */
+int signal_send(struct task *t, int sig, const siginfo_t *info);
 
 /* signal_send_group: a process-directed signal: to a thread of tg that does not
- * block it, else to the first. g_kernel.mu held. */
+ * block it, else to the first. Returns as signal_send (-1 with no threads).
+ * g_kernel.mu held. */
 struct thread_group;
-void signal_send_group(struct thread_group *tg, int sig, const siginfo_t *info);
+int signal_send_group(struct thread_group *tg, int sig, const siginfo_t *info);
+
+/* signal_dequeue: takes the lowest pending signal of t in mask (synchronous ones
+ * first) into *info and returns it, or 0. A POSIX timer's signal is completed
+ * (si_overrun) or, if its timer was deleted or set again since, dropped. t->mu held. */
+int signal_dequeue(struct task *t, uint64_t mask, siginfo_t *info);
+
+/* signal_dequeue_any: signal_dequeue for a signalfd read by t: t's own pending
+ * signals in mask first, then process-directed ones pending on t's other threads.
+ * Takes g_kernel.mu and the tasks' locks. */
+int signal_dequeue_any(struct task *t, uint64_t mask, siginfo_t *info);
+
+/* signal_pending_any: whether signal_dequeue_any would find a signal in mask. */
+int signal_pending_any(struct task *t, uint64_t mask);
+
+/* signal_waitq: woken (POLLIN) whenever a signal becomes pending on any task: where
+ * signalfd readers wait. One queue for the sandbox, so it never outlives a process a
+ * waiter still points at; a wake-up for another process's signal is spurious and the
+ * waiter looks again. */
+struct waitq *signal_waitq(void);
+
+/* signal_flush: empties t's pending set as t exits: process-directed signals move to
+ * another thread of the process, the rest are discarded. g_kernel.mu held. */
+void signal_flush(struct task *t);
 
 /* signal_send_sigpipe: SIGPIPE to a thread whose write found no reader, as Linux's
  * send_sig(SIGPIPE, current, 0) makes it: SI_USER from the writer itself. */

@@ -63,9 +63,13 @@ int task_run(struct task *t)
     int repeats = 0;
     /* a thread created while its process stops does not run guest code first */
     jobctl_check(t);
+    cputime_start(t);
     while (!t->exiting) {
         struct trap trap;
+        /* user time is the time inside the switch, system time the rest (cputime.h) */
+        cputime_switch(t, CPU_GUEST);
         int err = g_plat->switch_to(t->ctx, t->mm->as, &t->regs, &trap);
+        cputime_switch(t, CPU_SENTRY);
         if (err < 0) {
             log_err("platform failed to run task %d: %d", t->tid, err);
             task_fatal_signal(t, SIGKILL);
@@ -89,6 +93,7 @@ int task_run(struct task *t)
             if (trap.addr.v != last_fault)
                 repeats = 0;
             last_fault = trap.addr.v;
+            __atomic_store_n(&t->cpu.min_flt, t->cpu.min_flt + 1, __ATOMIC_RELAXED);
             int r = mm_handle_fault(t->mm, trap.addr.v, trap.access, trap.present, &code);
             if (r == -ENXIO) {
                 log_info("task %d: SIGBUS at %#llx (beyond the mapped file)", t->tid,
@@ -114,6 +119,7 @@ int task_run(struct task *t)
         if (!t->exiting)
             signal_deliver(t, in_syscall);
     }
+    cputime_switch(t, CPU_IDLE);
     return t->exit_status;
 }
 
@@ -122,9 +128,9 @@ void task_wake(struct task *t)
     pthread_mutex_lock(&t->mu);
     pthread_cond_broadcast(&t->cond);
     pthread_mutex_unlock(&t->mu);
-    /* a thread still being started has no context yet: it looks at its state
-     * before it first runs guest code */
-    struct plat_ctx *ctx = __atomic_load_n(&t->ctx, __ATOMIC_ACQUIRE);
+    /* NULL before a new task's thread has made its context (task_main looks at its
+     * pending signals once it has) and after the context is gone */
+    struct plat_ctx *ctx = __atomic_load_n(&t->ctx, __ATOMIC_SEQ_CST);
     if (ctx)
         g_plat->interrupt(ctx);
 }

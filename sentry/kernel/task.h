@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "platform/platform.h"
+#include "sentry/kernel/cputime.h"
 #include "sentry/kernel/signal.h"
 #include "sentry/kernel/timer.h"
 #include "sentry/syscalls/syscall.h"
@@ -17,6 +18,7 @@ struct mm;
 struct fdtable;
 struct fs_context;
 struct pty;
+struct ptimer_table;
 
 #define GUEST_NSIG 64
 
@@ -59,6 +61,11 @@ struct thread_group {
     int stop_count;                               /* (k) threads yet to stop */
     struct guest_sigaction actions[GUEST_NSIG];   /* shared by the threads */
     struct ktimer real_timer;                     /* ITIMER_REAL / alarm */
+    struct ktimer virt_timer, prof_timer;         /* ITIMER_VIRTUAL, ITIMER_PROF */
+    struct ptimer_table *ptimers;                 /* POSIX timers (posix_timer.c) */
+    struct rusage_acct used_dead;                 /* (k) exited threads' use, and
+                                                   * the largest RSS (cputime.h) */
+    struct rusage_acct used_children;             /* (k) reaped children's */
     uint64_t rlimits[16][2];                      /* RLIMIT_* cur/max */
 };
 
@@ -96,6 +103,7 @@ struct task {
     uint64_t sigwait_set;             /* what rt_sigtimedwait waits for (unblocked
                                        * while it waits; Linux's real_blocked): job
                                        * control leaves these signals to it; mu */
+    struct task_cputime cpu;          /* CPU time (cputime.h); written by this thread */
 };
 
 /* current_task: the task this Sentry thread runs (NULL on other threads). For the

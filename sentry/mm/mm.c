@@ -1028,6 +1028,16 @@ int mm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags)
     return ret;
 }
 
+uint64_t mm_rss(struct mm *mm)
+{
+    uint64_t rss = 0;
+    pthread_mutex_lock(&mm->mu);
+    for (size_t i = 0; i < mm->pmas.n; i++)
+        rss += mm->pmas.r[i].end - mm->pmas.r[i].start;
+    pthread_mutex_unlock(&mm->mu);
+    return rss;
+}
+
 size_t mm_dump_maps(struct mm *mm, char *buf, size_t size)
 {
     size_t at = 0;

@@ -135,6 +135,10 @@ long mm_io_acquire(struct mm *mm, uint64_t addr, size_t len, unsigned access,
 /* mm_io_release: drops the references acquire took. */
 void mm_io_release(struct mm_io *io);
 
+/* mm_rss: bytes of mm's address space backed by memory pages now (the resident set
+ * as getrusage and /proc report it). */
+uint64_t mm_rss(struct mm *mm);
+
 /* mm_dump_maps: a short line per VMA into buf (for debugging and tests; the real
  * /proc/PID/maps is procfs's proc_gen_maps). */
 size_t mm_dump_maps(struct mm *mm, char *buf, size_t size);

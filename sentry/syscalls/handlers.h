@@ -169,6 +169,10 @@ SYSCALL_DECL(alarm);
 SYSCALL_DECL(setitimer);
 SYSCALL_DECL(getitimer);
 
+/* rusage.c: resource use */
+SYSCALL_DECL(getrusage);
+SYSCALL_DECL(times);
+
 /* sys.c: system information and limits */
 SYSCALL_DECL(uname);
 SYSCALL_DECL(getrandom);
@@ -218,5 +222,15 @@ SYSCALL_DECL(mount);
 SYSCALL_DECL(umount2);
 
 /* timerfd.c, posix_timer.c, signalfd.c: timers and signal fds */
+SYSCALL_DECL(timer_create);
+SYSCALL_DECL(timer_settime);
+SYSCALL_DECL(timer_gettime);
+SYSCALL_DECL(timer_getoverrun);
+SYSCALL_DECL(timer_delete);
+SYSCALL_DECL(timerfd_create);
+SYSCALL_DECL(timerfd_settime);
+SYSCALL_DECL(timerfd_gettime);
+SYSCALL_DECL(signalfd);
+SYSCALL_DECL(signalfd4);
 
 #endif

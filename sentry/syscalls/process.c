@@ -15,10 +15,12 @@
 #include "sentry/fs/tty.h"
 #include "sentry/kernel/futex.h"
 #include "sentry/kernel/jobctl.h"
+#include "sentry/kernel/itimer.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/handlers.h"
+#include "sentry/syscalls/rusage.h"
 #include "sentry/vfs/fdtable.h"
 #include "sentry/vfs/vfs.h"
 
@@ -157,6 +159,8 @@ static long do_clone(struct task *t, const struct clone_req *req)
     if (!tg)
         jobctl_join_new_thread(c);
     pthread_mutex_unlock(&g_kernel.mu);
+    if (tg)
+        itimer_init(tg);
 
     uint32_t tid32 = (uint32_t)c->tid;
     if (flags & CLONE_PARENT_SETTID)
@@ -178,11 +182,13 @@ static long do_clone(struct task *t, const struct clone_req *req)
         return -EAGAIN;
     }
     if (flags & CLONE_VFORK) {
+        cputime_switch(t, CPU_IDLE);
         pthread_mutex_lock(&t->mu);
         while (!t->vfork_done)
             pthread_cond_wait(&t->cond, &t->mu);
         t->vfork_done = 0;
         pthread_mutex_unlock(&t->mu);
+        cputime_switch(t, CPU_SENTRY);
     }
     return tid;
 
@@ -307,8 +313,10 @@ static int events_changed(void *arg)
 
 /* do_wait: finds a child with something to report (WEXITED: dead; WSTOPPED: stopped;
  * WCONTINUED: continued); returns its tgid (0 with WNOHANG and none yet), its wait
- * status in *status and its real uid in *uid, or -errno. */
-static long do_wait(struct task *t, const struct wait_req *w, int *status, uint32_t *uid)
+ * status in *status, its real uid in *uid and, for a dead child, its resource use in
+ * *ru (with its reaped children's), or -errno. */
+static long do_wait(struct task *t, const struct wait_req *w, int *status, uint32_t *uid,
+                    struct rusage_acct *ru)
 {
     for (;;) {
         struct events_arg ev = { t->tg, __atomic_load_n(&t->tg->child_events,
@@ -323,8 +331,18 @@ static long do_wait(struct task *t, const struct wait_req *w, int *status, uint3
             if (c->zombie && (w->options & WEXITED)) {
                 long pid = c->tgid;
                 *status = c->exit_status;
-                if (!(w->options & WNOWAIT))
+                if (w->options & WNOWAIT) {
+                    struct rusage_acct kids = c->used_children;
+                    *ru = c->used_dead;
+                    ru->cpu.utime += kids.cpu.utime;
+                    ru->cpu.stime += kids.cpu.stime;
+                    ru->min_flt += kids.min_flt;
+                    ru->nvcsw += kids.nvcsw;
+                    ru->maxrss = MAX(ru->maxrss, kids.maxrss);
+                } else {
+                    cputime_reap(t->tg, c, ru);
                     tg_reap(c);
+                }
                 pthread_mutex_unlock(&g_kernel.mu);
                 return pid;
             }
@@ -370,16 +388,14 @@ long sys_wait4(struct task *t, const struct syscall_args *a)
     }
     int status = 0;
     uint32_t uid;
-    long r = do_wait(t, &w, &status, &uid);
+    struct rusage_acct ru;
+    memset(&ru, 0, sizeof(ru));
+    long r = do_wait(t, &w, &status, &uid, &ru);
     if (r > 0) {
         if (ustatus && mm_copy_out(t->mm, ustatus, &status, 4, 0) < 0)
             return -EFAULT;
-        if (urusage) {
-            struct rusage ru;
-            memset(&ru, 0, sizeof(ru));
-            if (mm_copy_out(t->mm, urusage, &ru, sizeof(ru), 0) < 0)
-                return -EFAULT;
-        }
+        if (urusage && copy_rusage_out(t, urusage, &ru) < 0)
+            return -EFAULT;
     }
     return r;
 }
@@ -401,9 +417,14 @@ long sys_waitid(struct task *t, const struct syscall_args *a)
     struct wait_req w = { .which = which, .id = id, .options = options };
     int status = 0;
     uint32_t uid = 0;
-    long r = do_wait(t, &w, &status, &uid);
+    struct rusage_acct ru;
+    memset(&ru, 0, sizeof(ru));
+    long r = do_wait(t, &w, &status, &uid, &ru);
     if (r < 0)
         return r;
+    /* the fifth argument: the child's rusage, written when a child was found */
+    if (r > 0 && arg_u64(a, 4) && copy_rusage_out(t, arg_u64(a, 4), &ru) < 0)
+        return -EFAULT;
     if (uinfo) {
         siginfo_t si;
         memset(&si, 0, sizeof(si));

@@ -7,6 +7,7 @@
 
 #include "lib/err.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/posix_timer.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/handlers.h"
@@ -159,11 +160,9 @@ long sys_rt_sigtimedwait(struct task *t, const struct syscall_args *a)
     long ret;
     for (;;) {
         pthread_mutex_lock(&t->mu);
-        uint64_t ready = t->pending.mask & set;
-        if (ready) {
-            int sig = __builtin_ctzll(ready) + 1;
-            siginfo_t info = t->pending.info[sig - 1];
-            t->pending.mask &= ~SIGBIT(sig);
+        siginfo_t info;
+        int sig = signal_dequeue(t, set, &info);
+        if (sig) {
             t->sigmask = old;
             t->sigwait_set = 0;
             pthread_mutex_unlock(&t->mu);
@@ -282,6 +281,7 @@ static long queue_info(struct task *t, int tgid, int tid, int sig, uint64_t uinf
         return -EINVAL;
     if (mm_copy_in(t->mm, &si, uinfo, sizeof(si)) < 0)
         return -EFAULT;
+    ptimer_siginfo_from_user(&si);
     pthread_mutex_lock(&g_kernel.mu);
     long ret = 0;
     struct task *target = tid > 0 ? kernel_find_task(tid) : NULL;
