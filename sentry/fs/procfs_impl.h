@@ -48,8 +48,9 @@ struct proc_snap {
     int tty_nr, tpgid;          /* the controlling terminal, stat's fields 7 and 8 */
     char comm[16];
     char state;                 /* 'R', 'S' or 'Z' */
-    struct creds cred;
+    struct creds cred;          /* a copy with its own reference on the groups */
     uint32_t umask;
+    int no_new_privs;
     uint64_t sigblk, sigpnd, sigign, sigcgt;
     int exit_signal;
     uint64_t rlimits[16][2];

@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 
 #include "lib/util.h"
+#include "sentry/fs/pidfd.h"
 #include "sentry/fs/procfs_impl.h"
 #include "sentry/fs/tty.h"
 #include "sentry/kernel/jobctl.h"
@@ -25,8 +26,6 @@
 
 /* x86-64 open(2) always adds O_LARGEFILE, which fdinfo shows; glibc's is 0 here. */
 #define LINUX_O_LARGEFILE 0100000
-/* The capability set of a root guest as Linux 6.1 shows it (CAP_LAST_CAP 40). */
-#define FULL_CAPS 0x000001ffffffffffULL
 
 #ifndef container_of
 #define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
@@ -54,9 +53,10 @@ void proc_snap_task(struct task *t, struct proc_snap *s)
         live |= x == t;
     s->state = (tg->zombie || !live) ? 'Z' : t == current_task ? 'R' :
                (__atomic_load_n(&t->jobctl, __ATOMIC_ACQUIRE) & JOBCTL_STOPPED) ? 'T' : 'S';
-    s->cred = t->cred;
     s->umask = t->umask;
+    s->no_new_privs = t->no_new_privs;
     pthread_mutex_lock(&t->mu);
+    cred_copy(&s->cred, &t->cred);
     s->sigblk = t->sigmask;
     s->sigpnd = t->pending.mask;
     pthread_mutex_unlock(&t->mu);
@@ -96,6 +96,7 @@ int proc_snap_tid(int tgid, int tid, struct proc_snap *s)
 
 void proc_snap_release(struct proc_snap *s)
 {
+    cred_release(&s->cred);
     if (s->mm)
         mm_put(s->mm);
     if (s->fds)
@@ -245,9 +246,13 @@ void proc_gen_status(const struct proc_snap *s, struct sbuf *b)
         fdsize = s->fds->size;
         pthread_mutex_unlock(&s->fds->mu);
     }
-    sb_printf(b, "Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%d\nGroups:\t \n",
+    sb_printf(b, "Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t%d\nGroups:\t",
               c->ruid, c->euid, c->suid, c->fsuid, c->rgid, c->egid, c->sgid, c->fsgid,
               MAX(fdsize, 64));
+    /* space-separated with a trailing space, as Linux's proc_pid_status */
+    for (int i = 0; c->groups && i < c->groups->count; i++)
+        sb_printf(b, i ? " %u" : "%u", c->groups->gids[i]);
+    sb_printf(b, " \n");
     sb_printf(b, "NStgid:\t%d\nNSpid:\t%d\nNSpgid:\t%d\nNSsid:\t%d\n",
               s->tgid, s->tid, s->pgid, s->sid);
     if (s->mm) {
@@ -268,13 +273,14 @@ void proc_gen_status(const struct proc_snap *s, struct sbuf *b)
                  "SigCgt:\t%016llx\n",
               (unsigned long long)s->sigpnd, 0ULL, (unsigned long long)s->sigblk,
               (unsigned long long)s->sigign, (unsigned long long)s->sigcgt);
-    unsigned long long caps = c->euid == 0 ? FULL_CAPS : 0;
     sb_printf(b, "CapInh:\t%016llx\nCapPrm:\t%016llx\nCapEff:\t%016llx\nCapBnd:\t%016llx\n"
                  "CapAmb:\t%016llx\n",
-              0ULL, caps, caps, FULL_CAPS, 0ULL);
+              (unsigned long long)c->cap_inheritable, (unsigned long long)c->cap_permitted,
+              (unsigned long long)c->cap_effective, (unsigned long long)c->cap_bset,
+              (unsigned long long)c->cap_ambient);
     int ncpu = procfs_ncpus();
-    sb_printf(b, "NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n"
-                 "Speculation_Store_Bypass:\tvulnerable\n"
+    sb_printf(b, "NoNewPrivs:\t%d\nSeccomp:\t0\nSeccomp_filters:\t0\n", s->no_new_privs);
+    sb_printf(b, "Speculation_Store_Bypass:\tvulnerable\n"
                  "SpeculationIndirectBranch:\talways enabled\n");
     /* Cpus_allowed: a hex mask in 32-bit groups (enough for 64 CPUs here) */
     uint64_t mask = ncpu >= 64 ? ~0ULL : (1ULL << ncpu) - 1;
@@ -598,6 +604,11 @@ static int gen_fdinfo(const struct proc_snap *s, int fd, struct sbuf *b)
     sb_printf(b, "pos:\t%lld\nflags:\t0%o\nmnt_id:\t%d\nino:\t%llu\n", pos, (unsigned)flags,
               f->path.mnt ? f->path.mnt->id : 0,
               (unsigned long long)(f->inode ? f->inode->ino : 0));
+    if (pidfd_pidref(f)) {
+        /* pidfd_show_fdinfo: -1 once the process is reaped */
+        int pid = pidfd_pid(f);
+        sb_printf(b, "Pid:\t%d\nNSpid:\t%d\n", pid, pid);
+    }
     file_put(f);
     return 0;
 }

@@ -204,7 +204,8 @@ static struct task *first_task(const struct boot_config *cfg, uint32_t uid, uint
     g_kernel.tasks[1] = t;
     g_kernel.last_tid = 1;
     g_kernel.init = t;
-    t->cred = (struct creds){ uid, uid, uid, uid, gid, gid, gid, gid };
+    cred_init(&t->cred, uid, gid);
+    tg->dumpable = 1;
     t->umask = 022;
     const char *base = strrchr(cfg->exe_path, '/');
     snprintf(t->comm, sizeof(t->comm), "%s", base ? base + 1 : cfg->exe_path);

@@ -13,6 +13,7 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
+#include "sentry/kernel/futex.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/posix_timer.h"
 #include "sentry/kernel/signal.h"
@@ -213,6 +214,8 @@ int kernel_execve(struct task *t, int dirfd, const char *path, char *const argv[
     /* the point of no return */
     if ((ret = dethread(t)) < 0)
         goto out_owned;
+    /* robust futexes held in the old image die with it (Linux's exec_mm_release) */
+    futex_exit_robust_list(t);
     int e = 0;
     struct mm *mm = mm_create(&e);
     if (!mm) {
@@ -243,6 +246,7 @@ int kernel_execve(struct task *t, int dirfd, const char *path, char *const argv[
     }
     fdtable_exec(t->fds);
     signal_exec_reset(t);
+    cred_exec(t);
     t->robust_list = t->robust_len = 0;
     t->clear_child_tid = 0;
     const char *base = strrchr(path, '/');

@@ -24,6 +24,10 @@ int futex_wake_addr(struct mm *mm, uint64_t addr, int n);
  * value at addr is still val (else -EAGAIN). */
 int futex_requeue(struct mm *mm, uint64_t addr, uint64_t addr2, int n, int n2, int cmp,
                   uint32_t val, int private);
+/* futex_exit_robust_list: t's robust list at its exit or exec (futex_robust.c): each
+ * futex t still owns gets FUTEX_OWNER_DIED and one waiter woken; the registration is
+ * cleared. t is the caller, its mm still in place. */
+void futex_exit_robust_list(struct task *t);
 /* futex_wake_op: FUTEX_WAKE_OP. */
 int futex_wake_op(struct mm *mm, uint64_t addr, uint64_t addr2, int n, int n2,
                   uint32_t op, int private);

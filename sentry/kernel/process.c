@@ -13,6 +13,7 @@
 #include "sentry/kernel/itimer.h"
 #include "sentry/kernel/kernel.h"
 #include "sentry/kernel/posix_timer.h"
+#include "sentry/kernel/pidref.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/fdtable.h"
@@ -57,6 +58,7 @@ struct task *task_alloc(void)
 
 static void task_free(struct task *t)
 {
+    cred_release(&t->cred);
     free(t->start_fpu);
     pthread_cond_destroy(&t->cond);
     pthread_mutex_destroy(&t->mu);
@@ -208,28 +210,90 @@ static void unlink_child(struct thread_group *tg)
 void tg_reap(struct thread_group *tg)
 {
     unlink_child(tg);
+    pidref_reaped(tg);
     if (g_kernel.tasks[tg->tgid] == tg->leader)
         g_kernel.tasks[tg->tgid] = NULL;
     task_free(tg->leader);
     free(tg);
 }
 
-/* reparent_children: tg's children go to init (tgid 1), as Linux does without a
- * subreaper. g_kernel.mu held. */
-static void reparent_children(struct thread_group *tg)
+/* live_thread: a thread of tg that is not exiting, or NULL. g_kernel.mu held. */
+static struct task *live_thread(struct thread_group *tg)
+{
+    for (struct task *x = tg->threads; x; x = x->next)
+        if (!x->exiting)
+            return x;
+    return NULL;
+}
+
+/* send_pdeath: child c's parent thread (a thread of dying, the caller) has gone:
+ * every thread of c that asked for a parent-death signal sends it to c, as
+ * forget_original_parent does (SI_USER from the dying process). g_kernel.mu held. */
+static void send_pdeath(struct thread_group *c, struct task *dying)
+{
+    for (struct task *x = c->threads; x; x = x->next) {
+        int sig = __atomic_load_n(&x->pdeath_signal, __ATOMIC_RELAXED);
+        if (!sig)
+            continue;
+        siginfo_t si;
+        memset(&si, 0, sizeof(si));
+        si.si_signo = sig;
+        si.si_code = SI_USER;
+        si.si_pid = dying->tg->tgid;
+        si.si_uid = dying->cred.ruid;
+        signal_send_group(c, sig, &si);
+    }
+}
+
+/* children_lose_thread: thread t is exiting; the children it forked pass to another
+ * live thread of its process and get their parent-death signal (Linux: the parent
+ * of a process is the thread that forked it). With no live thread left they stay
+ * until the process dies (reparent_children). g_kernel.mu held. */
+static void children_lose_thread(struct task *t)
+{
+    struct task *heir = live_thread(t->tg);
+    for (struct thread_group *c = t->tg->children; c; c = c->sibling) {
+        if (c->parent_thread != t)
+            continue;
+        c->parent_thread = heir;
+        if (heir)
+            send_pdeath(c, t);
+    }
+}
+
+/* find_reaper: where the children of dying tg go: the nearest ancestor that is a
+ * child subreaper and has a live thread, else init (Linux's find_new_reaper).
+ * g_kernel.mu held. */
+static struct thread_group *find_reaper(struct thread_group *tg)
 {
     struct thread_group *init = g_kernel.init ? g_kernel.init->tg : NULL;
+    for (struct thread_group *p = tg->parent; p && p != init; p = p->parent)
+        if (p->is_child_subreaper && live_thread(p))
+            return p;
+    return init;
+}
+
+/* reparent_children: the children of tg, whose last thread t is exiting, get their
+ * parent-death signal and go to the nearest subreaper or init. g_kernel.mu held. */
+static void reparent_children(struct task *t)
+{
+    struct thread_group *tg = t->tg;
+    struct thread_group *reaper = find_reaper(tg);
     while (tg->children) {
         struct thread_group *c = tg->children;
         tg->children = c->sibling;
-        if (!init || init == tg) {
+        send_pdeath(c, t);
+        if (!reaper || reaper == tg) {
             c->parent = NULL;
             c->sibling = NULL;
+            c->parent_thread = NULL;
             continue;
         }
-        c->parent = init;
-        c->sibling = init->children;
-        init->children = c;
+        c->parent = reaper;
+        c->parent_thread = live_thread(reaper);
+        c->sibling = reaper->children;
+        reaper->children = c;
+        c->exit_signal = SIGCHLD;   /* reparent_leader: "we don't want people slaying init" */
         if (c->zombie && notify_parent(c))
             tg_reap(c);
     }
@@ -251,6 +315,9 @@ static void kill_everything(void)
 int task_exit(struct task *t)
 {
     struct thread_group *tg = t->tg;
+    /* robust futexes t still holds are marked as their owner's death (before the
+     * clear-child-tid wake, as Linux's mm_release) */
+    futex_exit_robust_list(t);
     /* CLONE_CHILD_CLEARTID: tell pthread_join (a futex wake on the tid word) */
     if (t->clear_child_tid) {
         uint32_t zero = 0;
@@ -278,6 +345,7 @@ int task_exit(struct task *t)
     jobctl_thread_exit(t);
     cputime_thread_exit(t);
     signal_flush(t);
+    children_lose_thread(t);
     int leader = tg->leader == t;
     if (!leader && g_kernel.tasks[t->tid] == t)
         g_kernel.tasks[t->tid] = NULL;
@@ -316,8 +384,9 @@ int task_exit(struct task *t)
     pthread_mutex_lock(&g_kernel.mu);
     int status = tg->exit_status;
     jobctl_exit_orphans(tg);
-    reparent_children(tg);
+    reparent_children(t);
     tg->zombie = 1;
+    pidref_exited(tg);
     int is_init = t == g_kernel.init;
     if (is_init)
         kill_everything();

@@ -10,6 +10,7 @@
 
 #include "platform/platform.h"
 #include "sentry/kernel/cputime.h"
+#include "sentry/kernel/cred.h"
 #include "sentry/kernel/signal.h"
 #include "sentry/kernel/timer.h"
 #include "sentry/syscalls/syscall.h"
@@ -19,6 +20,7 @@ struct fdtable;
 struct fs_context;
 struct pty;
 struct ptimer_table;
+struct pidref;
 
 #define GUEST_NSIG 64
 
@@ -28,12 +30,6 @@ struct guest_sigaction {
     uint64_t flags;
     uint64_t restorer;
     uint64_t mask;
-};
-
-/* Credentials (per task, as in Linux). */
-struct creds {
-    uint32_t ruid, euid, suid, fsuid;
-    uint32_t rgid, egid, sgid, fsgid;
 };
 
 /* State shared by the threads of a process. Fields marked (k) are protected by
@@ -67,6 +63,12 @@ struct thread_group {
                                                    * the largest RSS (cputime.h) */
     struct rusage_acct used_children;             /* (k) reaped children's */
     uint64_t rlimits[16][2];                      /* RLIMIT_* cur/max */
+    struct task *parent_thread;                   /* (k) the thread of parent that
+                                                   * forked it (pdeath_signal) */
+    int is_child_subreaper;                       /* (k) PR_SET_CHILD_SUBREAPER */
+    int dumpable;                                 /* PR_SET_DUMPABLE (atomic) */
+    struct pidref *pidref;                        /* (k) for pidfds; NULL until the
+                                                   * first (see pidref.h) */
 };
 
 struct task {
@@ -92,7 +94,9 @@ struct task {
     } altstack;                       /* sigaltstack, in the guest's stack_t layout */
     uint64_t clear_child_tid;         /* set_tid_address */
     uint64_t robust_list, robust_len; /* set_robust_list */
-    struct creds cred;
+    struct creds cred;                /* see cred.h for who may read and change it */
+    int pdeath_signal;                /* PR_SET_PDEATHSIG (atomic) */
+    int no_new_privs;                 /* PR_SET_NO_NEW_PRIVS: sticky, inherited */
     uint32_t umask;
     char comm[16];
     pthread_mutex_t mu;               /* protects pending, sigmask and the fields marked so */

@@ -228,11 +228,13 @@ static long do_access(struct task *t, int dirfd, uint64_t upath, int mode, int f
     int err = get_path(t, upath, path);
     if (err < 0)
         return err;
-    /* access checks with the real ids unless AT_EACCESS */
+    /* access checks with the real ids unless AT_EACCESS (the walk's search
+     * permission too, so the override is t's for the call, as Linux's override_creds) */
     struct creds saved = t->cred;
     if (!(flags & AT_EACCESS)) {
-        t->cred.fsuid = t->cred.ruid;
-        t->cred.fsgid = t->cred.rgid;
+        pthread_mutex_lock(&t->mu);
+        cred_access_override(&saved, &t->cred);
+        pthread_mutex_unlock(&t->mu);
     }
     unsigned wf = (flags & AT_SYMLINK_NOFOLLOW) ? 0 : WALK_FOLLOW;
     if (flags & AT_EMPTY_PATH)
@@ -254,7 +256,9 @@ static long do_access(struct task *t, int dirfd, uint64_t upath, int mode, int f
             err = -EROFS;
         path_put(&w.path);
     }
+    pthread_mutex_lock(&t->mu);
     t->cred = saved;
+    pthread_mutex_unlock(&t->mu);
     return err;
 }
 
@@ -681,7 +685,7 @@ static long set_times(struct task *t, int dfd, uint64_t upath, const struct time
     if (err != 0)
         return err < 0 ? err : 0;
     struct inode *ino = p.d->inode;
-    int owner = t->cred.fsuid == 0 || t->cred.fsuid == ino->uid;
+    int owner = t->cred.fsuid == ino->uid || cred_capable(&t->cred, CAP_FOWNER);
     if (!owner) {
         err = only_now ? vfs_permission(&t->cred, ino, MAY_WRITE) : -EPERM;
         if (err < 0) {
@@ -827,7 +831,7 @@ static long chdir_path(struct task *t, uint64_t upath, int root)
     int err = get_path(t, upath, path);
     if (err < 0)
         return err;
-    if (root && t->cred.euid != 0)
+    if (root && !cred_capable(&t->cred, CAP_SYS_CHROOT))
         return -EPERM;
     struct walk_result w;
     if ((err = vfs_walk(t, AT_FDCWD_GUEST, path, WALK_FOLLOW | WALK_DIRECTORY, &w)) < 0)
@@ -1027,12 +1031,12 @@ static long do_xattr(struct task *t, const struct syscall_args *a, int fd_form,
         goto out;
     }
     if (which == 0 || which == 3) {
-        int owner = t->cred.fsuid == 0 || t->cred.fsuid == ino->uid;
+        int owner = t->cred.fsuid == ino->uid || cred_capable(&t->cred, CAP_FOWNER);
         if ((p.mnt->flags & MNT_RDONLY) || (ino->sb->flags & SB_RDONLY)) {
             ret = -EROFS;
             goto out;
         }
-        if (!strncmp(name, "trusted.", 8) && t->cred.euid != 0) {
+        if (!strncmp(name, "trusted.", 8) && !cred_capable(&t->cred, CAP_SYS_ADMIN)) {
             ret = -EPERM;
             goto out;
         }

@@ -125,7 +125,6 @@ SYSCALL_DECL(set_tid_address);
 SYSCALL_DECL(set_robust_list);
 SYSCALL_DECL(get_robust_list);
 SYSCALL_DECL(arch_prctl);
-SYSCALL_DECL(prctl);
 SYSCALL_DECL(getpid);
 SYSCALL_DECL(gettid);
 SYSCALL_DECL(getppid);
@@ -136,9 +135,6 @@ SYSCALL_DECL(getuid);
 SYSCALL_DECL(geteuid);
 SYSCALL_DECL(getgid);
 SYSCALL_DECL(getegid);
-SYSCALL_DECL(getresuid);
-SYSCALL_DECL(getresgid);
-SYSCALL_DECL(getgroups);
 SYSCALL_DECL(sched_getaffinity);
 SYSCALL_DECL(sched_yield);
 SYSCALL_DECL(getcpu);
@@ -185,6 +181,29 @@ SYSCALL_DECL(umask);
 /* exec.c: program execution */
 SYSCALL_DECL(execve);
 SYSCALL_DECL(execveat);
+
+/* cred.c: the setuid family, supplementary groups, capabilities */
+SYSCALL_DECL(setuid);
+SYSCALL_DECL(setgid);
+SYSCALL_DECL(setreuid);
+SYSCALL_DECL(setregid);
+SYSCALL_DECL(setresuid);
+SYSCALL_DECL(setresgid);
+SYSCALL_DECL(getresuid);
+SYSCALL_DECL(getresgid);
+SYSCALL_DECL(setfsuid);
+SYSCALL_DECL(setfsgid);
+SYSCALL_DECL(getgroups);
+SYSCALL_DECL(setgroups);
+SYSCALL_DECL(capget);
+SYSCALL_DECL(capset);
+
+/* prctl.c: prctl */
+SYSCALL_DECL(prctl);
+
+/* pidfd.c: pidfds (CLONE_PIDFD and waitid's P_PIDFD are process.c's) */
+SYSCALL_DECL(pidfd_open);
+SYSCALL_DECL(pidfd_send_signal);
 
 /* poll.c, epoll.c: readiness (poll, select, epoll) */
 SYSCALL_DECL(poll);

@@ -1,6 +1,7 @@
-/* Process and thread system calls: clone/fork/vfork, exit, wait4/waitid, process
- * groups and sessions, and futex. */
+/* Process and thread system calls: clone/fork/vfork (with CLONE_PIDFD), exit,
+ * wait4/waitid (with P_PIDFD), process groups and sessions, and futex. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -13,29 +14,67 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "sentry/fs/tty.h"
+#include "sentry/fs/pidfd.h"
 #include "sentry/kernel/futex.h"
 #include "sentry/kernel/jobctl.h"
 #include "sentry/kernel/itimer.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/kernel/pidref.h"
 #include "sentry/kernel/task.h"
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/handlers.h"
 #include "sentry/syscalls/rusage.h"
 #include "sentry/vfs/fdtable.h"
+#include "sentry/vfs/file.h"
 #include "sentry/vfs/vfs.h"
 
 /* The clone flags the sandbox implements (with CSIGNAL, the exit signal). */
 #define CLONE_SUPPORTED (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | \
     CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | \
     CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_PARENT | CLONE_VFORK | \
-    CLONE_DETACHED | CSIGNAL)
+    CLONE_DETACHED | CLONE_PIDFD | CSIGNAL)
 
 struct clone_req {
     uint64_t flags;
     uint64_t stack;
     uint64_t parent_tid, child_tid, tls;
+    uint64_t pidfd;       /* CLONE_PIDFD: where the pidfd's number goes */
     int exit_signal;
 };
+
+/* clone_pidfd: CLONE_PIDFD: a pidfd for the process being made, installed
+ * close-on-exec in t's table and its number stored at uptr, before the child exists
+ * (as Linux, so a bad pointer fails the clone). *ref is the child's process handle
+ * with an extra reference of the caller's, to attach once the child has its id and
+ * put after. Returns the fd, or -errno with nothing left behind. */
+static int clone_pidfd(struct task *t, uint64_t uptr, struct pidref **ref)
+{
+    struct pidref *r = pidref_new();
+    if (!r)
+        return -ENOMEM;
+    __atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);   /* the caller's */
+    struct file *f;
+    int err = pidfd_create(r, 0, &f);
+    if (err < 0) {
+        pidref_put(r);   /* the one the file did not take */
+        pidref_put(r);
+        return err;
+    }
+    int fd = fdtable_install(t->fds, 0, f, 1);
+    if (fd < 0) {
+        file_put(f);     /* and with it the file's reference */
+        pidref_put(r);
+        return fd;
+    }
+    int32_t v = fd;
+    if (mm_copy_out(t->mm, uptr, &v, sizeof(v), 0) < 0) {
+        fdtable_close(t->fds, fd);
+        pidref_put(r);
+        return -EFAULT;
+    }
+    *ref = r;
+    return fd;
+}
 
 /* do_clone: the work of clone, clone3, fork and vfork. Returns the child's tid. */
 static long do_clone(struct task *t, const struct clone_req *req)
@@ -51,6 +90,8 @@ static long do_clone(struct task *t, const struct clone_req *req)
         return -EINVAL;  /* shared handlers across processes: not supported */
     if ((flags & CLONE_VM) && !(flags & CLONE_THREAD) && !(flags & CLONE_VFORK))
         return -EINVAL;  /* shared memory between processes: only vfork, as a copy */
+    if ((flags & CLONE_PIDFD) && (flags & (CLONE_DETACHED | CLONE_THREAD)))
+        return -EINVAL;
 
     struct task *c = task_alloc();
     if (!c)
@@ -65,7 +106,8 @@ static long do_clone(struct task *t, const struct clone_req *req)
     c->sigmask = t->sigmask;
     if (!(flags & CLONE_THREAD) || (flags & CLONE_VFORK))
         c->altstack = t->altstack;
-    c->cred = t->cred;
+    cred_copy(&c->cred, &t->cred);
+    c->no_new_privs = t->no_new_privs;   /* pdeath_signal is not inherited: stays 0 */
     c->umask = t->umask;
     memcpy(c->comm, t->comm, sizeof(c->comm));
     if (flags & CLONE_CHILD_CLEARTID)
@@ -96,6 +138,7 @@ static long do_clone(struct task *t, const struct clone_req *req)
         }
         memcpy(tg->actions, t->tg->actions, sizeof(tg->actions));
         memcpy(tg->rlimits, t->tg->rlimits, sizeof(tg->rlimits));
+        tg->dumpable = __atomic_load_n(&t->tg->dumpable, __ATOMIC_RELAXED);
         tg->exit_signal = req->exit_signal;
         tg->leader = c;
         c->tg = tg;
@@ -129,22 +172,37 @@ static long do_clone(struct task *t, const struct clone_req *req)
         }
     }
 
+    struct pidref *pref = NULL;
+    int pidfd = -1;
+    if (flags & CLONE_PIDFD) {
+        pidfd = clone_pidfd(t, req->pidfd, &pref);
+        if (pidfd < 0) {
+            ret = pidfd;
+            goto fail_fs;
+        }
+    }
+
     pthread_mutex_lock(&g_kernel.mu);
     if (t->tg->exiting) {
         pthread_mutex_unlock(&g_kernel.mu);
         ret = -EINTR;  /* being killed: the child would never run */
-        goto fail_fds;
+        goto fail_pidfd;
     }
     ret = kernel_alloc_tid(c);
     if (ret < 0) {
         pthread_mutex_unlock(&g_kernel.mu);
-        goto fail_fds;
+        goto fail_pidfd;
     }
     if (tg) {
         tg->tgid = c->tid;
-        struct thread_group *parent = (flags & CLONE_PARENT) && t->tg->parent ?
-                                      t->tg->parent : t->tg;
+        int up = (flags & CLONE_PARENT) && t->tg->parent;
+        struct thread_group *parent = up ? t->tg->parent : t->tg;
         tg->parent = parent;
+        /* the forking thread (its parent's, for CLONE_PARENT): the child's
+         * parent-death signal follows it */
+        tg->parent_thread = up ? t->tg->parent_thread : t;
+        if (pref)
+            pidref_attach(pref, tg);
         tg->sibling = parent->children;
         parent->children = tg;
         tg->pgid = t->tg->pgid;
@@ -161,6 +219,7 @@ static long do_clone(struct task *t, const struct clone_req *req)
     pthread_mutex_unlock(&g_kernel.mu);
     if (tg)
         itimer_init(tg);
+    pidref_put(pref);   /* attached: the child and the pidfd hold it now */
 
     uint32_t tid32 = (uint32_t)c->tid;
     if (flags & CLONE_PARENT_SETTID)
@@ -192,13 +251,20 @@ static long do_clone(struct task *t, const struct clone_req *req)
     }
     return tid;
 
-fail_fds:
+fail_pidfd:
+    if (pref) {
+        fdtable_close(t->fds, pidfd);
+        pidref_put(pref);
+    }
+fail_fs:
     fs_context_put(c->fs);
+fail_fds:
     fdtable_put(c->fds);
 fail_mm:
     if (c->mm)
         mm_put(c->mm);
 fail:
+    cred_release(&c->cred);
     free(tg);
     free(c->start_fpu);
     free(c);
@@ -214,9 +280,12 @@ long sys_clone(struct task *t, const struct syscall_args *a)
         .parent_tid = arg_u64(a, 2),
         .child_tid = arg_u64(a, 3),
         .tls = arg_u64(a, 4),
+        .pidfd = arg_u64(a, 2),   /* CLONE_PIDFD shares parent_tid's pointer */
         .exit_signal = (int)(arg_u64(a, 0) & CSIGNAL),
     };
     if (req.exit_signal > GUEST_NSIG)
+        return -EINVAL;
+    if ((req.flags & CLONE_PIDFD) && (req.flags & CLONE_PARENT_SETTID))
         return -EINVAL;
     return do_clone(t, &req);
 }
@@ -250,6 +319,7 @@ long sys_clone3(struct task *t, const struct syscall_args *a)
         .parent_tid = ca.parent_tid,
         .child_tid = ca.child_tid,
         .tls = ca.tls,
+        .pidfd = ca.pidfd,
         .exit_signal = (int)ca.exit_signal,
     };
     return do_clone(t, &req);
@@ -400,6 +470,29 @@ long sys_wait4(struct task *t, const struct syscall_args *a)
     return r;
 }
 
+/* waitid's idtype for a pidfd (glibc 2.36's P_PIDFD, in an enum). */
+#define WAIT_P_PIDFD 3
+
+/* pidfd_wait_id: the process pidfd fd names, for waitid's P_PIDFD: its tgid, or
+ * -EBADF (not a pidfd) or -ECHILD (reaped already: no child can match); *fflags gets
+ * the pidfd's file flags (O_NONBLOCK makes the wait WNOHANG). */
+static int pidfd_wait_id(struct task *t, int fd, unsigned *fflags)
+{
+    struct file *f = fdtable_get(t->fds, fd);
+    if (!f)
+        return -EBADF;
+    struct pidref *r = pidfd_pidref(f);
+    int ret = -EBADF;
+    if (r) {
+        *fflags = __atomic_load_n(&f->flags, __ATOMIC_RELAXED);
+        pthread_mutex_lock(&g_kernel.mu);
+        ret = r->tg ? r->tgid : -ECHILD;
+        pthread_mutex_unlock(&g_kernel.mu);
+    }
+    file_put(f);
+    return ret;
+}
+
 long sys_waitid(struct task *t, const struct syscall_args *a)
 {
     int which = arg_int(a, 0), id = arg_int(a, 1);
@@ -410,11 +503,21 @@ long sys_waitid(struct task *t, const struct syscall_args *a)
         return -EINVAL;
     if (!(options & (WEXITED | WSTOPPED | WCONTINUED)))
         return -EINVAL;
-    if (which != P_ALL && which != P_PID && which != P_PGID)
-        return -EINVAL;  /* P_PIDFD needs pidfds (files issue) */
-    if ((which == P_PID || which == P_PGID) && id < 0)
+    if (which != P_ALL && which != P_PID && which != P_PGID && which != WAIT_P_PIDFD)
         return -EINVAL;
-    struct wait_req w = { .which = which, .id = id, .options = options };
+    if ((which == P_PID || which == P_PGID || which == WAIT_P_PIDFD) && id < 0)
+        return -EINVAL;
+    unsigned fflags = 0;
+    if (which == WAIT_P_PIDFD) {
+        int tgid = pidfd_wait_id(t, id, &fflags);
+        if (tgid < 0)
+            return tgid;
+        which = P_PID;
+        id = tgid;
+    }
+    int nonblock = (fflags & O_NONBLOCK) && !(options & WNOHANG);
+    struct wait_req w = { .which = which, .id = id,
+                          .options = options | (nonblock ? WNOHANG : 0) };
     int status = 0;
     uint32_t uid = 0;
     struct rusage_acct ru;
@@ -422,6 +525,8 @@ long sys_waitid(struct task *t, const struct syscall_args *a)
     long r = do_wait(t, &w, &status, &uid, &ru);
     if (r < 0)
         return r;
+    if (r == 0 && nonblock)
+        return -EAGAIN;   /* a non-blocking pidfd's child is still running */
     /* the fifth argument: the child's rusage, written when a child was found */
     if (r > 0 && arg_u64(a, 4) && copy_rusage_out(t, arg_u64(a, 4), &ru) < 0)
         return -EFAULT;

@@ -220,9 +220,9 @@ long sys_kill(struct task *t, const struct syscall_args *a)
     if (pid > 0) {
         struct task *x = kernel_find_task(pid);
         if (x && !x->tg->zombie) {
-            if (sig)
+            ret = cred_may_signal(t, x, sig);
+            if (ret == 0 && sig)
                 signal_send_group(x->tg, sig, &si);
-            ret = 0;
         }
     } else if (pid == -1) {
         /* every process but init and the caller */
@@ -232,7 +232,8 @@ long sys_kill(struct task *t, const struct syscall_args *a)
                 continue;
             if (x->tg->tgid == 1 || x->tg == t->tg)
                 continue;
-            if (sig)
+            /* a process the caller may not signal is skipped, not an error */
+            if (sig && cred_may_signal(t, x, sig) == 0)
                 signal_send_group(x->tg, sig, &si);
             ret = 0;
         }
@@ -255,6 +256,8 @@ static long thread_kill(struct task *t, int tgid, int tid, int sig)
     long ret = 0;
     if (!target || target->exiting || (tgid != -1 && target->tg->tgid != tgid)) {
         ret = -ESRCH;
+    } else if ((ret = cred_may_signal(t, target, sig)) < 0) {
+        /* not the caller's to signal */
     } else if (sig) {
         siginfo_t si = sender_info(t, sig, SI_TKILL);
         signal_send(target, sig, &si);
@@ -290,6 +293,8 @@ static long queue_info(struct task *t, int tgid, int tid, int sig, uint64_t uinf
     } else if ((si.si_code >= 0 || si.si_code == SI_TKILL) && target->tg != t->tg) {
         /* only the kernel may claim kernel codes, except towards oneself */
         ret = -EPERM;
+    } else if ((ret = cred_may_signal(t, target, sig)) < 0) {
+        /* not the caller's to signal */
     } else {
         si.si_signo = sig;
         if (tgid == -1)

@@ -1,9 +1,9 @@
-/* Task identity and lifetime: exit, ids, TLS and robust-list registration, affinity. */
+/* Task identity and lifetime: exit, ids, TLS and robust-list registration, affinity.
+ * (Credential changes are cred.c's, prctl is prctl.c's.) */
 #include <asm/prctl.h>
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "lib/util.h"
@@ -23,7 +23,8 @@ long sys_set_robust_list(struct task *t, const struct syscall_args *a)
     /* the kernel's struct robust_list_head is three words */
     if (arg_size(a, 1) != 24)
         return -EINVAL;
-    t->robust_list = arg_u64(a, 0);
+    /* atomic: get_robust_list reads it from other threads */
+    __atomic_store_n(&t->robust_list, arg_u64(a, 0), __ATOMIC_RELAXED);
     t->robust_len = arg_size(a, 1);
     return 0;
 }
@@ -31,11 +32,20 @@ long sys_set_robust_list(struct task *t, const struct syscall_args *a)
 long sys_get_robust_list(struct task *t, const struct syscall_args *a)
 {
     int pid = arg_int(a, 0);
-    if (pid != 0 && pid != t->tid)
-        return -ESRCH;
     uint64_t head = t->robust_list, len = 24;
-    if (mm_copy_out(t->mm, arg_u64(a, 1), &head, sizeof(head), 0) < 0 ||
-        mm_copy_out(t->mm, arg_u64(a, 2), &len, sizeof(len), 0) < 0)
+    if (pid != 0 && pid != t->tid) {
+        /* another thread's: ptrace-read access to it (ESRCH, EPERM) */
+        pthread_mutex_lock(&g_kernel.mu);
+        struct task *x = kernel_find_task(pid);
+        int err = x ? cred_may_inspect(t, x) : -ESRCH;
+        if (err == 0)
+            head = __atomic_load_n(&x->robust_list, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&g_kernel.mu);
+        if (err < 0)
+            return err;
+    }
+    if (mm_copy_out(t->mm, arg_u64(a, 2), &len, sizeof(len), 0) < 0 ||
+        mm_copy_out(t->mm, arg_u64(a, 1), &head, sizeof(head), 0) < 0)
         return -EFAULT;
     return 0;
 }
@@ -71,40 +81,6 @@ long sys_arch_prctl(struct task *t, const struct syscall_args *a)
     }
 }
 
-long sys_prctl(struct task *t, const struct syscall_args *a)
-{
-    int option = arg_int(a, 0);
-    uint64_t arg2 = arg_u64(a, 1);
-    switch (option) {
-    case PR_SET_NAME: {
-        char name[16];
-        long n = mm_copy_string_in(t->mm, arg2, name, sizeof(name));
-        if (n == -ENAMETOOLONG) {
-            /* Linux truncates silently */
-            if (mm_copy_in(t->mm, name, arg2, sizeof(name) - 1) < 0)
-                return -EFAULT;
-            name[15] = 0;
-        } else if (n < 0) {
-            return -EFAULT;
-        }
-        memcpy(t->comm, name, sizeof(name));
-        return 0;
-    }
-    case PR_GET_NAME:
-        return mm_copy_out(t->mm, arg2, t->comm, sizeof(t->comm), 0);
-    case PR_GET_DUMPABLE:
-        return 1;
-    case PR_SET_DUMPABLE:
-        return arg2 <= 1 ? 0 : -EINVAL;
-    case PR_GET_NO_NEW_PRIVS:
-        return 1;  /* everything in the sandbox runs without new privileges */
-    case PR_SET_NO_NEW_PRIVS:
-        return arg2 == 1 ? 0 : -EINVAL;
-    default:
-        return -EINVAL;
-    }
-}
-
 long sys_getpid(struct task *t, const struct syscall_args *a) { (void)a; return t->tg->tgid; }
 long sys_gettid(struct task *t, const struct syscall_args *a) { (void)a; return t->tid; }
 
@@ -112,32 +88,6 @@ long sys_getuid(struct task *t, const struct syscall_args *a) { (void)a; return 
 long sys_geteuid(struct task *t, const struct syscall_args *a) { (void)a; return t->cred.euid; }
 long sys_getgid(struct task *t, const struct syscall_args *a) { (void)a; return t->cred.rgid; }
 long sys_getegid(struct task *t, const struct syscall_args *a) { (void)a; return t->cred.egid; }
-
-long sys_getresuid(struct task *t, const struct syscall_args *a)
-{
-    uint32_t ids[3] = { t->cred.ruid, t->cred.euid, t->cred.suid };
-    for (int i = 0; i < 3; i++)
-        if (mm_copy_out(t->mm, arg_u64(a, i), &ids[i], 4, 0) < 0)
-            return -EFAULT;
-    return 0;
-}
-
-long sys_getresgid(struct task *t, const struct syscall_args *a)
-{
-    uint32_t ids[3] = { t->cred.rgid, t->cred.egid, t->cred.sgid };
-    for (int i = 0; i < 3; i++)
-        if (mm_copy_out(t->mm, arg_u64(a, i), &ids[i], 4, 0) < 0)
-            return -EFAULT;
-    return 0;
-}
-
-long sys_getgroups(struct task *t, const struct syscall_args *a)
-{
-    (void)t;
-    if (arg_int(a, 0) < 0)
-        return -EINVAL;
-    return 0;  /* no supplementary groups */
-}
 
 /* vcpus: how many CPUs the sandbox shows: the host's online CPUs (not the Sentry
  * thread's own affinity, which the platform narrows to one CPU). */

@@ -41,8 +41,8 @@ static int may_delete(struct task *t, const struct path *dir, struct inode *vict
     int sticky = di->mode & S_ISVTX;
     uint32_t duid = di->uid;
     pthread_mutex_unlock(&di->mu);
-    if (sticky && t->cred.fsuid != 0 && t->cred.fsuid != duid &&
-        t->cred.fsuid != victim->uid)
+    if (sticky && t->cred.fsuid != duid && t->cred.fsuid != victim->uid &&
+        !cred_capable(&t->cred, CAP_FOWNER))
         return -EPERM;
     return 0;
 }
@@ -390,7 +390,7 @@ int vfs_mknod(struct task *t, int dirfd, const char *path, uint32_t mode, uint64
     case S_IFREG: case S_IFIFO: case S_IFSOCK:
         break;
     case S_IFCHR: case S_IFBLK:
-        if (t->cred.euid != 0)
+        if (!cred_capable(&t->cred, CAP_MKNOD))
             return -EPERM;
         break;
     case S_IFDIR:
@@ -724,15 +724,18 @@ int vfs_setattr(struct task *t, const struct path *p, struct iattr *ia)
     pthread_mutex_lock(&ino->mu);
     uint32_t uid = ino->uid, gid = ino->gid, mode = ino->mode;
     pthread_mutex_unlock(&ino->mu);
-    int owner = c->fsuid == 0 || c->fsuid == uid;
+    /* inode_owner_or_capable, chown_ok and chgrp_ok of Linux's setattr_prepare */
+    int owner = c->fsuid == uid || cred_capable(c, CAP_FOWNER);
     if (path_rdonly(p) && !S_ISCHR(mode) && !S_ISFIFO(mode) && !S_ISSOCK(mode))
         return -EROFS;
     if ((ia->valid & ATTR_MODE) && !owner)
         return -EPERM;
-    if ((ia->valid & ATTR_UID) && ia->uid != uid && c->fsuid != 0)
+    if ((ia->valid & ATTR_UID) && !(c->fsuid == uid && ia->uid == uid) &&
+        !cred_capable(c, CAP_CHOWN))
         return -EPERM;
-    if ((ia->valid & ATTR_GID) && ia->gid != gid && c->fsuid != 0 &&
-        !(c->fsuid == uid && ia->gid == c->fsgid))
+    if ((ia->valid & ATTR_GID) &&
+        !(c->fsuid == uid && (ia->gid == gid || cred_in_group(c, ia->gid))) &&
+        !cred_capable(c, CAP_CHOWN))
         return -EPERM;
     if (ia->valid & ATTR_SIZE) {
         if (S_ISDIR(mode))
@@ -745,8 +748,8 @@ int vfs_setattr(struct task *t, const struct path *p, struct iattr *ia)
         if (ia->size < 0)
             return -EINVAL;
     }
-    if ((ia->valid & ATTR_MODE) && c->fsuid != 0 && !S_ISDIR(mode) &&
-        c->fsgid != ((ia->valid & ATTR_GID) ? ia->gid : gid))
+    if ((ia->valid & ATTR_MODE) && !S_ISDIR(mode) && !cred_capable(c, CAP_FSETID) &&
+        !cred_in_group(c, (ia->valid & ATTR_GID) ? ia->gid : gid))
         ia->mode &= ~S_ISGID;   /* Linux drops setgid for a non-member */
     if ((ia->valid & (ATTR_UID | ATTR_GID)) && !S_ISDIR(mode) && !(ia->valid & ATTR_MODE)) {
         /* chown clears the set-id bits of non-directories */

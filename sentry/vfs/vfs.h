@@ -370,8 +370,10 @@ int vfs_path_string(const struct path *p, const struct path *root, char *buf, si
 /* ---- permission ---- */
 
 enum { MAY_EXEC = 1, MAY_WRITE = 2, MAY_READ = 4 };
-/* vfs_permission: whether creds may access ino as asked (root bypasses read/write,
- * and exec if any x bit is set). 0 or -EACCES. */
+/* vfs_permission: whether creds may access ino as asked: the mode bits for its fsuid,
+ * fsgid and supplementary groups, then CAP_DAC_OVERRIDE (read/write always, exec if
+ * any x bit is set) and CAP_DAC_READ_SEARCH (read, directory search) from its
+ * effective set, as Linux's generic_permission. 0 or -EACCES. */
 int vfs_permission(const struct creds *c, struct inode *ino, int may);
 
 /* ---- operations for the system calls (sentry/vfs/ops.c) ---- */

@@ -106,7 +106,9 @@ static void setup(void)
     tg42.rlimits[RLIMIT_NOFILE][1] = 4096;
     tg42.actions[SIGINT - 1].handler = (uint64_t)(uintptr_t)SIG_IGN;
     tg42.actions[SIGUSR1 - 1].handler = 0x401000;
-    t42.cred = (struct creds){ 1000, 1001, 1002, 1001, 2000, 2001, 2002, 2001 };
+    t42.cred = (struct creds){ .ruid = 1000, .euid = 1001, .suid = 1002, .fsuid = 1001,
+                               .rgid = 2000, .egid = 2001, .sgid = 2002, .fsgid = 2001,
+                               .cap_bset = CRED_CAP_FULL };
     t42.umask = 022;
     t42.sigmask = SIGBIT(SIGTERM);
     t42.fds = fdtable_create();
@@ -293,7 +295,7 @@ Test(procfs, status_lines)
     cr_assert_not_null(strstr(s, "\nThreads:\t1\nSigQ:\t0/"));
     cr_assert_not_null(strstr(s, "\nSigBlk:\t0000000000004000\nSigIgn:\t0000000000000002\n"
                                  "SigCgt:\t0000000000000200\n"));
-    cr_assert_not_null(strstr(s, "\nCapEff:\t0000000000000000\n"));
+    cr_assert_not_null(strstr(s, "\nCapEff:\t0000000000000000\nCapBnd:\t000001ffffffffff\n"));
     char line[64];
     snprintf(line, sizeof(line), "\nCpus_allowed_list:\t0-%d\n", procfs_ncpus() - 1);
     if (procfs_ncpus() > 1)
