@@ -9,10 +9,11 @@
 
 static unsigned g_woken;
 
-static void on_wake(struct waiter *w, unsigned events)
+static int on_wake(struct waiter *w, unsigned events)
 {
     (void)w;
     g_woken |= events;
+    return 1;
 }
 
 Test(pidref, poll_follows_the_process)
