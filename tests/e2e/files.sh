@@ -25,34 +25,8 @@ big=$work/big
 head -c 67108864 /dev/zero | tr '\0' 'x' >"$big"
 printf 'tail' >>"$big"
 
-# case NAME NEEDS CMD: NEEDS is a program that must exist (else SKIP).
-case_() {
-    local name=$1 needs=$2 cmd=$3
-    if ! command -v "$needs" >/dev/null 2>&1; then
-        echo "SKIP $name (no $needs)"
-        skipped=$((skipped + 1))
-        return
-    fi
-    if [ ! -x "$sandbox" ]; then
-        echo "SKIP $name (no sandbox binary at $sandbox)"
-        skipped=$((skipped + 1))
-        return
-    fi
-    local n_out=$work/native.out s_out=$work/sandbox.out s_err=$work/sandbox.err
-    timeout -k 5 "$timeout_s" sh -c "$cmd" </dev/null >"$n_out" 2>/dev/null
-    local n_rc=$?
-    timeout -k 5 "$timeout_s" "$sandbox" run /bin/sh -c "$cmd" </dev/null >"$s_out" 2>"$s_err"
-    local s_rc=$?
-    if [ "$n_rc" = "$s_rc" ] && cmp -s "$n_out" "$s_out" && [ -s "$n_out" ]; then
-        echo "PASS $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $name (exit native $n_rc, sandbox $s_rc)"
-        diff "$n_out" "$s_out" | head -20
-        head -20 "$s_err"
-        failed=$((failed + 1))
-    fi
-}
+. "$(dirname "$0")/lib/compare.sh"
+case_() { compare_case "$1" "$2" /bin/sh "$3"; }
 
 # ls -la /: the mount points (dev, proc, sys) are the sandbox's own, and directories
 # other processes may write to while the test runs (tmp, root, work) are left out;
