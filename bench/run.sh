@@ -58,7 +58,7 @@ REPS=${REPS:-3}
 TMO=${TMO:-30}
 
 # --- build ------------------------------------------------------------------
-for p in getppid true bare_sysemu timeit forkwait threads pingpong \
+for p in getppid true bare_sysemu timeit forkwait forkexec threads pingpong \
          statfile openread createunlink getdents seqio; do
     gcc -O2 -static -pthread -Wall -o "$OUT/$p" "$HERE/$p.c" || { echo "bench: building $p failed" >&2; exit 1; }
 done
@@ -158,7 +158,7 @@ seq_runs() {
 # --- measure ------------------------------------------------------------------
 echo "bench: $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the numbers)"
 echo "bench: getppid N=$N_NATIVE native/bare, N=$N_GUEST sandbox/runsc, median of $REPS runs; startup median of $RUNS runs"
-echo "bench: forkwait/threads/pingpong N=$N_PROC_NATIVE native, N=$N_PROC_GUEST sandbox/runsc, median of $REPS runs"
+echo "bench: forkwait/forkexec/threads/pingpong N=$N_PROC_NATIVE native, N=$N_PROC_GUEST sandbox/runsc, median of $REPS runs"
 echo "bench: statfile ($STAT_PATH, and $DATA4K)/openread/createunlink N=$N_FS_NATIVE native, N=$N_FS_GUEST sandbox/runsc; getdents $N_DIR listings of $DIR_FILES files; seqio $SEQ_MIB MiB; native files in $NATIVE_TMP; median of $REPS runs"
 if [ -n "$RUNSC" ]; then runsc_desc="${RUNSC_CMD[*]} PROG"; else runsc_desc="not installed"; fi
 echo "bench: sandbox: ${SANDBOX_CMD[*]} PROG; runsc: $runsc_desc"
@@ -179,7 +179,7 @@ have_runsc && st_runsc=$(startup runsc "${RUNSC_CMD[@]}" "$OUT/true")
 
 # fork+wait, thread create+join, futex ping-pong: µs per iteration, each
 # program timing its own loop like getppid. Results in PR_<prog>_<system>.
-for p in forkwait threads pingpong; do
+for p in forkwait forkexec threads pingpong; do
     declare "PR_${p}_native=$(per_call "$p native" "$OUT/$p" "$N_PROC_NATIVE")"
     declare "PR_${p}_sandbox=n/a" "PR_${p}_runsc=n/a"
     if have_sandbox; then
@@ -241,6 +241,7 @@ proc_row() {
         "$(ratio "${!s}" "${!n}")" - "$(ratio "${!r}" "${!s}")"
 }
 proc_row "fork+wait, us/iter" forkwait
+proc_row "fork+exec true+wait, us" forkexec
 proc_row "thread create+join, us" threads
 proc_row "futex ping-pong, us/rt" pingpong
 proc_row "stat, us/call" stat
