@@ -20,6 +20,7 @@
 #include "lib/err.h"
 #include "lib/util.h"
 #include "sentry/fs/pipe_buf.h"
+#include "sentry/fs/pipe_priv.h"
 #include "sentry/fs/special.h"
 #include "sentry/kernel/signal.h"
 #include "sentry/kernel/task.h"
@@ -27,27 +28,6 @@
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/file.h"
 #include "sentry/vfs/vfs.h"
-
-#define READ_EVENTS  (POLLIN | POLLRDNORM | POLLHUP)
-#define WRITE_EVENTS (POLLOUT | POLLWRNORM | POLLERR)
-
-struct pipe {
-    pthread_mutex_t mu;
-    struct pipe_buf buf;           /* mu */
-    unsigned readers, writers;     /* open ends (mu); the pipe lives while either is > 0 */
-    unsigned r_counter, w_counter; /* ends ever opened (mu): FIFO opens wait for these
-                                    * to move, and POLLHUP waits for a first writer */
-    struct waitq wq;
-    struct inode *fifo;            /* the FIFO whose ->fifo is this pipe, or NULL;
-                                    * not a reference: every open end holds one */
-};
-
-/* One open end: its pipe, and the writer count it saw at open (Linux's f_version
- * trick: a FIFO reader that opened before any writer sees no POLLHUP). */
-struct pipe_end {
-    struct pipe *p;
-    unsigned w_seen;
-};
 
 static const struct file_ops g_pipe_ops;
 
@@ -80,7 +60,7 @@ static int can_write(unsigned flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 /* the status flags change under F_SETFL; a racy read is what Linux does too */
 static unsigned file_flags(struct file *f) { return __atomic_load_n(&f->flags, __ATOMIC_RELAXED); }
 
-static struct pipe *file_pipe(struct file *f) { return ((struct pipe_end *)f->priv)->p; }
+struct pipe *pipe_of(struct file *f) { return ((struct pipe_end *)f->priv)->p; }
 
 /* end_attach: counts a new end with the given open flags. mu held. */
 static void end_attach(struct pipe *p, unsigned flags)
@@ -119,9 +99,7 @@ static void end_detach(struct pipe *p, unsigned flags)
         pipe_free(p);
 }
 
-/* wait_locked: sleeps on p's queue for events, dropping p->mu meanwhile (the waiter is
- * registered first, so no wake-up is lost). 0 when woken, -EINTR on a signal. */
-static int wait_locked(struct pipe *p, unsigned events)
+int pipe_wait_locked(struct pipe *p, unsigned events)
 {
     struct waiter w;
     waiter_init(&w, current_task, events);
@@ -148,7 +126,7 @@ static ssize_t copy_in_uio(void *ctx, size_t skip, void *p, size_t n)
 static ssize_t pipe_read(struct file *f, const struct uio *u, int64_t *pos)
 {
     (void)pos;
-    struct pipe *p = file_pipe(f);
+    struct pipe *p = pipe_of(f);
     size_t total = u->size;
     if (total == 0)
         return 0;
@@ -177,7 +155,7 @@ static ssize_t pipe_read(struct file *f, const struct uio *u, int64_t *pos)
             ret = -EAGAIN;
             break;
         }
-        if (wait_locked(p, READ_EVENTS) < 0) {
+        if (pipe_wait_locked(p, READ_EVENTS) < 0) {
             ret = -ERESTARTSYS;
             break;
         }
@@ -188,9 +166,7 @@ static ssize_t pipe_read(struct file *f, const struct uio *u, int64_t *pos)
     return ret;
 }
 
-/* send_sigpipe: SIGPIPE to the writing thread, as Linux's send_sig(SIGPIPE, current,
- * 0) makes it: SI_USER from the writer itself. */
-static void send_sigpipe(struct task *t)
+void pipe_send_sigpipe(struct task *t)
 {
     siginfo_t si;
     memset(&si, 0, sizeof(si));
@@ -204,7 +180,7 @@ static void send_sigpipe(struct task *t)
 static ssize_t pipe_write(struct file *f, const struct uio *u, int64_t *pos)
 {
     (void)pos;
-    struct pipe *p = file_pipe(f);
+    struct pipe *p = pipe_of(f);
     size_t total = u->size;
     if (total == 0)
         return 0;   /* even without readers */
@@ -252,7 +228,7 @@ static ssize_t pipe_write(struct file *f, const struct uio *u, int64_t *pos)
                 ret = -EAGAIN;
             break;
         }
-        if (wait_locked(p, WRITE_EVENTS) < 0) {
+        if (pipe_wait_locked(p, WRITE_EVENTS) < 0) {
             if (!ret)
                 ret = -ERESTARTSYS;
             break;
@@ -261,7 +237,7 @@ static ssize_t pipe_write(struct file *f, const struct uio *u, int64_t *pos)
 out:
     pthread_mutex_unlock(&p->mu);
     if (sigpipe && current_task)
-        send_sigpipe(current_task);
+        pipe_send_sigpipe(current_task);
     if (ret > 0)
         inode_touch(f->inode, ATTR_MTIME | ATTR_CTIME);
     return ret;
@@ -276,7 +252,7 @@ static long pipe_ioctl(struct file *f, struct task *t, unsigned cmd, uint64_t ar
 {
     if (cmd != FIONREAD)
         return -ENOTTY;
-    struct pipe *p = file_pipe(f);
+    struct pipe *p = pipe_of(f);
     pthread_mutex_lock(&p->mu);
     int n = (int)p->buf.bytes;
     pthread_mutex_unlock(&p->mu);
@@ -310,7 +286,7 @@ static long set_size(struct pipe *p, unsigned arg)
 
 static long pipe_fcntl(struct file *f, int cmd, uint64_t arg)
 {
-    struct pipe *p = file_pipe(f);
+    struct pipe *p = pipe_of(f);
     switch (cmd) {
     case F_SETPIPE_SZ:
         return set_size(p, (unsigned)arg);
@@ -374,7 +350,7 @@ unsigned pipe_poll(struct file *f)
     return mask;
 }
 
-struct waitq *pipe_waitq(struct file *f) { return &file_pipe(f)->wq; }
+struct waitq *pipe_waitq(struct file *f) { return &pipe_of(f)->wq; }
 
 /* end_setup: makes f an end of p (counted already). */
 static int end_setup(struct file *f, struct pipe *p, unsigned w_seen)
@@ -464,7 +440,7 @@ static int wait_partner(struct pipe *p, unsigned *counter)
 {
     unsigned seen = *counter;
     while (*counter == seen) {
-        if (wait_locked(p, READ_EVENTS | WRITE_EVENTS) < 0)
+        if (pipe_wait_locked(p, READ_EVENTS | WRITE_EVENTS) < 0)
             return -ERESTARTSYS;
     }
     return 0;

@@ -187,8 +187,16 @@ SYSCALL_DECL(execveat);
 /* lock.c: record locks (fcntl F_SETLK...) and flock */
 
 /* splice.c: sendfile, splice, tee, vmsplice, copy_file_range */
+SYSCALL_DECL(sendfile);
+SYSCALL_DECL(splice);
+SYSCALL_DECL(tee);
+SYSCALL_DECL(vmsplice);
+SYSCALL_DECL(copy_file_range);
+/* fallocate.c: fallocate */
+SYSCALL_DECL(fallocate);
 
 /* memfd.c: memfd_create */
+SYSCALL_DECL(memfd_create);
 
 /* tty.c: terminals (the pty ioctls live in sentry/fs/tty) */
 
