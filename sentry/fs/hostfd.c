@@ -117,6 +117,11 @@ static int64_t hostfd_llseek(struct file *f, int64_t off, int whence)
     return r < 0 ? -errno : r;
 }
 
+static int hostfd_fallocate(struct file *f, int mode, int64_t off, int64_t len)
+{
+    return fallocate(host_fd(f), mode, off, len) < 0 ? -errno : 0;
+}
+
 static void hostfd_release(struct file *f)
 {
     struct hostfd *h = f->priv;
@@ -131,6 +136,7 @@ static const struct file_ops g_hostfd_ops = {
     .ioctl = hostfd_ioctl,
     .llseek = hostfd_llseek,
     .release = hostfd_release,
+    .fallocate = hostfd_fallocate,
 };
 
 struct file *hostfd_open(int fd, int *err)

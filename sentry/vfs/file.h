@@ -119,6 +119,9 @@ ssize_t vfs_write(struct file *f, const struct uio *u, const int64_t *off);
  * anonymous memory, as for /dev/zero) and the most mprotect may grant later. */
 int vfs_mmap_prepare(struct file *f, int prot, int flags, struct mappable **obj,
                      int *maxprot);
+/* vfs_deny_writable_maps: from now on no shared mapping of ino may write (F_SEAL_WRITE,
+ * Linux's mapping_deny_writable). -EBUSY if one exists. */
+int vfs_deny_writable_maps(struct inode *ino);
 /* vfs_kernel_read: reads file bytes at off into Sentry memory through the file's page
  * cache (the loader's reads). Returns the bytes read (short at end of file). */
 ssize_t vfs_kernel_read(struct file *f, void *buf, size_t n, int64_t off);

@@ -90,6 +90,23 @@ void vfs_root(struct path *out)
     path_get(out);
 }
 
+int vfs_mount_internal(struct superblock *sb, struct inode *root, const char *source,
+                       struct mount **out)
+{
+    struct dentry *d = d_alloc(NULL, "/", root);
+    if (!d) {
+        inode_put(root);
+        return -ENOMEM;
+    }
+    struct mount *m = mount_new(sb, d, 0, source);
+    if (!m) {
+        d_put(d);
+        return -ENOMEM;
+    }
+    *out = m;   /* the caller's reference; in no table, so no id */
+    return 0;
+}
+
 /* attach: puts m on the directory at p. */
 static int attach(const struct path *p, struct mount *m)
 {

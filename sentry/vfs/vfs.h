@@ -96,6 +96,11 @@ struct inode_ops {
                   struct inode **out);
     /* link: a new name in dir for target (not a directory). */
     int (*link)(struct inode *dir, const char *name, struct inode *target);
+    /* tmpfile: O_TMPFILE: a new regular file (nn->mode, owner) in dir's filesystem
+     * that no directory holds (nlink 0); link may name it later if linkable. Returns
+     * it with a new reference. Optional: -EOPNOTSUPP. */
+    int (*tmpfile)(struct inode *dir, const struct new_node *nn, int linkable,
+                   struct inode **out);
     /* unlink/rmdir: removes name (whose inode is victim) from dir. rmdir fails with
      * -ENOTEMPTY unless victim is empty. */
     int (*unlink)(struct inode *dir, const char *name, struct inode *victim);
@@ -153,6 +158,9 @@ struct inode {
     struct pagecache *cache;       /* file pages (tmpfs data, mmap of other files);
                                     * created by inode_cache(), freed at evict */
     void *fifo;                    /* a FIFO's pipe (sentry/fs/pipe.c); set once, mu */
+    int mmap_writable;             /* atomic: shared mappings that may write, or < 0
+                                    * when F_SEAL_WRITE denies them (Linux's
+                                    * i_mmap_writable; sentry/vfs/mmap.c) */
     void *priv;                    /* the filesystem's */
 };
 
@@ -229,6 +237,12 @@ void vfs_root(struct path *out);
 /* vfs_mount_at: mounts sb's root inode (reference moved in) on the directory at p. */
 int vfs_mount_at(const struct path *p, struct superblock *sb, struct inode *root,
                  unsigned flags, const char *source, struct mount **out);
+/* vfs_mount_internal: a mount of sb's root inode (reference moved in) that is in no
+ * mount tree (Linux's kern_mount): for files the Sentry makes with no place in the
+ * guest's tree (memfds), whose paths then print from that root. *out is the
+ * caller's reference. */
+int vfs_mount_internal(struct superblock *sb, struct inode *root, const char *source,
+                       struct mount **out);
 /* vfs_bind_at: mounts the tree at src on the directory at p. */
 int vfs_bind_at(const struct path *p, const struct path *src, unsigned flags);
 /* vfs_umount: detaches the mount whose root is p (-EINVAL if p is not a mount's
