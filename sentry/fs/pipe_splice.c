@@ -100,7 +100,7 @@ ssize_t pipe_splice_from_file(struct file *out, struct file *in, int64_t *pos, s
                               int nonblock)
 {
     struct pipe *p = pipe_of(out);
-    char *buf = malloc(SPLICE_CHUNK);
+    char *buf = malloc(MIN(len, (size_t)SPLICE_CHUNK));
     if (!buf)
         return -ENOMEM;
     /* a page-cache file fills one slot per file page (filemap_splice_read), others

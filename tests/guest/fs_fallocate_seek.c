@@ -268,10 +268,28 @@ static void tmpfile_in(const char *dir)
     res("O_TMPFILE in a missing directory", open("/tmp/no/such", O_TMPFILE | O_RDWR, 0600));
 }
 
+/* host_file: a file the host serves (the sandbox's Gofer, under the overlay): its
+ * holes are the host's to report */
+static void host_file(void)
+{
+    int fd = open("/proc/self/exe", O_RDONLY);
+    CHECK(fd >= 0);
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0);
+    say("-- the program file\n");
+    ok("SEEK_DATA from 0", seek(fd, 0, SEEK_DATA) == 0);
+    ok("SEEK_HOLE from 0 is the end", seek(fd, 0, SEEK_HOLE) == st.st_size);
+    ok("SEEK_HOLE from 100 is the end", seek(fd, 100, SEEK_HOLE) == st.st_size);
+    say("SEEK_DATA at the end: %s\n", errno_name((int)-seek(fd, st.st_size, SEEK_DATA)));
+    res("fallocate on a read-only open", fallocate(fd, 0, 0, 10));
+    close(fd);
+}
+
 int main(void)
 {
     holes("/tmp", 0);
     holes("/dev/shm", 1);
+    host_file();
     tmpfs_only();
     errors();
     umask(022);
