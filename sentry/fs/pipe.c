@@ -60,7 +60,7 @@ static int can_write(unsigned flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 /* the status flags change under F_SETFL; a racy read is what Linux does too */
 static unsigned file_flags(struct file *f) { return __atomic_load_n(&f->flags, __ATOMIC_RELAXED); }
 
-struct pipe *pipe_of(struct file *f) { return ((struct pipe_end *)f->priv)->p; }
+static struct pipe *file_pipe(struct file *f) { return ((struct pipe_end *)f->priv)->p; }
 
 /* end_attach: counts a new end with the given open flags. mu held. */
 static void end_attach(struct pipe *p, unsigned flags)
@@ -99,7 +99,9 @@ static void end_detach(struct pipe *p, unsigned flags)
         pipe_free(p);
 }
 
-int pipe_wait_locked(struct pipe *p, unsigned events)
+/* wait_locked: sleeps on p's queue for events, dropping p->mu meanwhile (the waiter is
+ * registered first, so no wake-up is lost). 0 when woken, -EINTR on a signal. */
+static int wait_locked(struct pipe *p, unsigned events)
 {
     struct waiter w;
     waiter_init(&w, current_task, events);
@@ -126,7 +128,7 @@ static ssize_t copy_in_uio(void *ctx, size_t skip, void *p, size_t n)
 static ssize_t pipe_read(struct file *f, const struct uio *u, int64_t *pos)
 {
     (void)pos;
-    struct pipe *p = pipe_of(f);
+    struct pipe *p = file_pipe(f);
     size_t total = u->size;
     if (total == 0)
         return 0;
@@ -155,7 +157,7 @@ static ssize_t pipe_read(struct file *f, const struct uio *u, int64_t *pos)
             ret = -EAGAIN;
             break;
         }
-        if (pipe_wait_locked(p, READ_EVENTS) < 0) {
+        if (wait_locked(p, READ_EVENTS) < 0) {
             ret = -ERESTARTSYS;
             break;
         }
@@ -166,7 +168,9 @@ static ssize_t pipe_read(struct file *f, const struct uio *u, int64_t *pos)
     return ret;
 }
 
-void pipe_send_sigpipe(struct task *t)
+/* send_sigpipe: SIGPIPE to the writing thread, as Linux's send_sig(SIGPIPE, current,
+ * 0) makes it: SI_USER from the writer itself. */
+static void send_sigpipe(struct task *t)
 {
     siginfo_t si;
     memset(&si, 0, sizeof(si));
@@ -177,10 +181,15 @@ void pipe_send_sigpipe(struct task *t)
     signal_send(t, SIGPIPE, &si);
 }
 
+/* the three above for pipe_splice.c (pipe_priv.h) */
+struct pipe *pipe_of(struct file *f) { return file_pipe(f); }
+int pipe_wait_locked(struct pipe *p, unsigned events) { return wait_locked(p, events); }
+void pipe_send_sigpipe(struct task *t) { send_sigpipe(t); }
+
 static ssize_t pipe_write(struct file *f, const struct uio *u, int64_t *pos)
 {
     (void)pos;
-    struct pipe *p = pipe_of(f);
+    struct pipe *p = file_pipe(f);
     size_t total = u->size;
     if (total == 0)
         return 0;   /* even without readers */
@@ -228,7 +237,7 @@ static ssize_t pipe_write(struct file *f, const struct uio *u, int64_t *pos)
                 ret = -EAGAIN;
             break;
         }
-        if (pipe_wait_locked(p, WRITE_EVENTS) < 0) {
+        if (wait_locked(p, WRITE_EVENTS) < 0) {
             if (!ret)
                 ret = -ERESTARTSYS;
             break;
@@ -237,7 +246,7 @@ static ssize_t pipe_write(struct file *f, const struct uio *u, int64_t *pos)
 out:
     pthread_mutex_unlock(&p->mu);
     if (sigpipe && current_task)
-        pipe_send_sigpipe(current_task);
+        send_sigpipe(current_task);
     if (ret > 0)
         inode_touch(f->inode, ATTR_MTIME | ATTR_CTIME);
     return ret;
@@ -252,7 +261,7 @@ static long pipe_ioctl(struct file *f, struct task *t, unsigned cmd, uint64_t ar
 {
     if (cmd != FIONREAD)
         return -ENOTTY;
-    struct pipe *p = pipe_of(f);
+    struct pipe *p = file_pipe(f);
     pthread_mutex_lock(&p->mu);
     int n = (int)p->buf.bytes;
     pthread_mutex_unlock(&p->mu);
@@ -286,7 +295,7 @@ static long set_size(struct pipe *p, unsigned arg)
 
 static long pipe_fcntl(struct file *f, int cmd, uint64_t arg)
 {
-    struct pipe *p = pipe_of(f);
+    struct pipe *p = file_pipe(f);
     switch (cmd) {
     case F_SETPIPE_SZ:
         return set_size(p, (unsigned)arg);
@@ -350,7 +359,7 @@ unsigned pipe_poll(struct file *f)
     return mask;
 }
 
-struct waitq *pipe_waitq(struct file *f) { return &pipe_of(f)->wq; }
+struct waitq *pipe_waitq(struct file *f) { return &file_pipe(f)->wq; }
 
 /* end_setup: makes f an end of p (counted already). */
 static int end_setup(struct file *f, struct pipe *p, unsigned w_seen)
@@ -440,7 +449,7 @@ static int wait_partner(struct pipe *p, unsigned *counter)
 {
     unsigned seen = *counter;
     while (*counter == seen) {
-        if (pipe_wait_locked(p, READ_EVENTS | WRITE_EVENTS) < 0)
+        if (wait_locked(p, READ_EVENTS | WRITE_EVENTS) < 0)
             return -ERESTARTSYS;
     }
     return 0;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 
 #include "lib/util.h"
@@ -61,25 +62,59 @@ static unsigned nonblock_of(const struct file *f)
     return (__atomic_load_n(&f->flags, __ATOMIC_RELAXED) & O_NONBLOCK) ? 1 : 0;
 }
 
-/* file_mode: the type and permission bits of f (the stdio host files have no inode). */
+/* file_type: the mode and device of f (the stdio host files have no inode: their
+ * host stat then); 0 when unknown. */
+static void file_type(struct file *f, uint32_t *mode, uint64_t *rdev)
+{
+    if (f->inode) {
+        *mode = f->inode->mode;
+        *rdev = f->inode->rdev;
+        return;
+    }
+    struct stat st;
+    int ok = vfs_fstat(f, &st) == 0;
+    *mode = ok ? st.st_mode : 0;
+    *rdev = ok ? st.st_rdev : 0;
+}
+
 static uint32_t file_mode(struct file *f)
 {
-    if (f->inode)
-        return f->inode->mode;
-    struct stat st;
-    return vfs_fstat(f, &st) == 0 ? st.st_mode : 0;
+    uint32_t mode;
+    uint64_t rdev;
+    file_type(f, &mode, &rdev);
+    return mode;
 }
 
 /* preadable: positioned I/O works on f (Linux's FMODE_PREAD/PWRITE). */
 static int preadable(const struct file *f) { return f->seekable || f->host_pos; }
 
-/* spliceable: f has Linux's splice_read/splice_write: not directories, and not the
- * anonymous-inode files (eventfd and friends, no type bits). Pipes are handled by the
- * pipe paths before this is asked. */
-static int spliceable(struct file *f)
+enum { SPLICE_IN, SPLICE_OUT };
+
+/* spliceable: f has Linux's splice_read (SPLICE_IN) or splice_write (SPLICE_OUT): not
+ * directories, not the anonymous-inode files (eventfd and friends: no type bits),
+ * not /dev/null for reading nor /dev/full for writing (the memory devices' fops lack
+ * those). Pipes take the pipe paths before this is asked. */
+static int spliceable(struct file *f, int dir)
 {
-    uint32_t type = file_mode(f) & S_IFMT;
-    return type != 0 && type != S_IFDIR;
+    uint32_t mode;
+    uint64_t rdev;
+    file_type(f, &mode, &rdev);
+    uint32_t type = mode & S_IFMT;
+    if (type == 0 || type == S_IFDIR)
+        return 0;
+    if (type == S_IFCHR && major(rdev) == 1)
+        return minor(rdev) != (dir == SPLICE_IN ? 3u : 7u);
+    return 1;
+}
+
+/* host_seekable: a stdio host file that Linux would let do_splice_direct read: a
+ * regular file or a memory device (not a pipe, socket or terminal). */
+static int host_seekable(struct file *f)
+{
+    uint32_t mode;
+    uint64_t rdev;
+    file_type(f, &mode, &rdev);
+    return f->host_pos && (S_ISREG(mode) || (S_ISCHR(mode) && major(rdev) == 1));
 }
 
 /* Where a transfer reads in: at a position the caller tracks (the offset argument,
@@ -182,18 +217,23 @@ static long do_sendfile(struct task *t, int out_fd, int in_fd, int64_t *ppos, si
     if (!(out = get_file(t, out_fd)) || !writable(out))
         goto out;
     if (x.p && count > (uint64_t)INT64_MAX - (uint64_t)x.val)
-        count = (size_t)(INT64_MAX - x.val);   /* EOVERFLOW only at the very end */
+        count = (size_t)(INT64_MAX - x.val);   /* cut at the largest file size */
+    /* a file without splice_read fails only once there is something to read */
     if (is_pipe_file(out)) {
         ret = -EINVAL;
-        if (is_pipe_file(in) || !spliceable(in))
+        if (is_pipe_file(in) || (count && !spliceable(in, SPLICE_IN)))
             goto out;
         ret = pipe_splice_from_file(out, in, x.p, count, nonblock_of(out));
     } else {
-        /* do_splice_direct: the input must be seekable, the output not append-only */
+        /* do_splice_direct: the input must be seekable (a stdio host file may be,
+         * though its position is the host fd's: one chunk per call then), the
+         * output not append-only */
         ret = -EINVAL;
-        if (!x.p || !spliceable(in) || !spliceable(out) || (out->flags & O_APPEND))
+        if (!(x.p || host_seekable(in)) || (out->flags & O_APPEND))
             goto out;
-        ret = copy_direct(in, x.p, out, NULL, count);
+        if (count && (!spliceable(in, SPLICE_IN) || !spliceable(out, SPLICE_OUT)))
+            goto out;
+        ret = count ? copy_direct(in, x.p, out, NULL, count) : 0;
     }
     if (ret > 0) {
         if (ppos)
@@ -244,7 +284,7 @@ static long splice_files(struct file *in, int64_t *off_in, struct file *out,
             return -EINVAL;
         if (off_out && *off_out < 0)
             return -EINVAL;
-        if (!spliceable(out))
+        if (!spliceable(out, SPLICE_OUT))
             return -EINVAL;
         /* without off_out, out's own position (vfs_write keeps it) */
         return pipe_splice_to_file(in, out, off_out, len, nonblock || nonblock_of(in));
@@ -257,7 +297,7 @@ static long splice_files(struct file *in, int64_t *off_in, struct file *out,
             x = (struct xpos){ .val = *off_in, .p = &x.val };
         else
             xpos_own(&x, in);
-        if ((x.p && x.val < 0) || !spliceable(in))
+        if ((x.p && x.val < 0) || !spliceable(in, SPLICE_IN))
             return -EINVAL;
         long ret = pipe_splice_from_file(out, in, x.p, len, nonblock || nonblock_of(out));
         if (off_in)

@@ -114,6 +114,9 @@ static void sendfile_to_file(int f)
                               same_as_pattern(buf + 5000, 50000, 50000));
     res("sendfile count 0", sendfile(g, f, NULL, 0));
 
+    /* stdin is /dev/null (run.sh), which has no splice_read */
+    res("sendfile from stdin", sendfile(g, 0, NULL, 10));
+
     /* to stdout (a host file natively and in the sandbox) */
     off = 0;
     say("stdout: ");
@@ -147,6 +150,36 @@ static void sendfile_errors(int f)
     close(ro);
     close(wo);
     close(ap);
+}
+
+/* devices: /dev/zero gives, /dev/null takes; Linux's /dev/null cannot be spliced
+ * from nor /dev/full into */
+static void devices(int f)
+{
+    int p[2];
+    CHECK(pipe2(p, O_NONBLOCK) == 0);
+    static const char *names[] = { "/dev/null", "/dev/zero", "/dev/full" };
+    char buf[64];
+    for (int i = 0; i < 3; i++) {
+        int d = open(names[i], O_RDWR);
+        CHECK(d >= 0);
+        say("%s:\n", names[i]);
+        res("  sendfile from it into a pipe", sendfile(p[1], d, NULL, 10));
+        int g = open(g_path2, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        CHECK(g >= 0);
+        res("  sendfile from it into a file", sendfile(g, d, NULL, 10));
+        res("  sendfile 0 bytes from it into a file", sendfile(g, d, NULL, 0));
+        close(g);
+        off_t off = 0;
+        res("  sendfile into it", sendfile(d, f, &off, 10));
+        CHECK(write(p[1], "abc", 3) == 3);
+        res("  splice a pipe into it", splice(p[0], NULL, d, NULL, 3, 0));
+        while (read(p[0], buf, sizeof(buf)) > 0)
+            ;
+        close(d);
+    }
+    close(p[0]);
+    close(p[1]);
 }
 
 static void splice_file_pipe(int f)
@@ -459,6 +492,7 @@ int main(void)
     sendfile_to_pipe(f);
     sendfile_to_file(f);
     sendfile_errors(f);
+    devices(f);
     splice_file_pipe(f);
     splice_pipe_pipe();
     splice_errors(f);
