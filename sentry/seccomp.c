@@ -32,7 +32,8 @@ static const struct syscall_rule g_allowed[] = {
     { SCMP_SYS(madvise), "free; MADV_DONTNEED of freed guest pages" },
     { SCMP_SYS(brk), "malloc" },
     { SCMP_SYS(mincore), "guest mincore: residency of memory-file pages" },
-    { SCMP_SYS(fallocate), "memory file: punch holes for freed pages" },
+    { SCMP_SYS(fallocate), "memory file: punch holes for freed pages; guest fallocate on "
+                           "Gofer-donated and stdio files" },
     { SCMP_SYS(ftruncate), "memory file growth" },
     /* Sentry threads (one per guest thread, the timer and host-signal threads) */
     { SCMP_SYS(clone), "new Sentry threads and stub processes (only without namespace "
@@ -66,7 +67,8 @@ static const struct syscall_rule g_allowed[] = {
     { SCMP_SYS(clock_getres), "guest clock_getres" },
     /* I/O on host fds the Sentry already holds: the stdio the CLI passed, files the
      * Gofer opened and donated, the Gofer's socket, the debug log */
-    { SCMP_SYS(write), "the debug log; messages on stderr" },
+    { SCMP_SYS(read), "sendfile/splice from a stdio host file through a Sentry buffer" },
+    { SCMP_SYS(write), "the debug log; messages on stderr; splice to stdio" },
     { SCMP_SYS(readv), "guest reads of stdio" },
     { SCMP_SYS(writev), "guest writes of stdio" },
     { SCMP_SYS(preadv), "guest positioned reads of stdio redirected to a file" },

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -83,6 +84,26 @@ static ssize_t reg_write(struct file *f, const struct uio *u, int64_t *pos)
     return n;
 }
 
+/* reg_fallocate: the host's fallocate on the host fd (data I/O is the Sentry's on
+ * these fds by design); then the size we keep and the cached pages follow. */
+static int reg_fallocate(struct file *f, int mode, int64_t off, int64_t len)
+{
+    struct inode *ino = f->inode;
+    if (fallocate(((struct gofer_file *)f->priv)->fd, mode, off, len) < 0)
+        return -errno;
+    /* collapse and insert shift everything after off; the others touch the range */
+    int shifts = (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) != 0;
+    pthread_mutex_lock(&ino->mu);
+    int64_t size = ino->size;
+    if (!shifts && !(mode & FALLOC_FL_KEEP_SIZE) && off + len > size)
+        ino->size = off + len;
+    pthread_mutex_unlock(&ino->mu);
+    inode_touch(ino, ATTR_MTIME | ATTR_CTIME);
+    goferfs_mark_stale(ino);   /* size, blocks and times: from the host next stat */
+    drop_cached(ino, off, shifts ? MAX(size, off) + len : off + len);
+    return 0;
+}
+
 static int file_stat(struct file *f, struct stat *st)
 {
     return inode_stat(f->inode, st);
@@ -143,6 +164,7 @@ static const struct file_ops g_reg_ops = {
     .llseek = reg_llseek,
     .fsync = file_fsync,
     .release = reg_release,
+    .fallocate = reg_fallocate,
 };
 
 /* ---- directories ---- */

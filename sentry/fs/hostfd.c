@@ -33,8 +33,25 @@ struct hostfd {
 
 static int host_fd(struct file *f) { return ((struct hostfd *)f->priv)->fd; }
 
+/* transfer_kernel: hostfd_transfer of a uio over a Sentry buffer (one host call). */
+static ssize_t transfer_kernel(int fd, const struct uio *u, int64_t *pos, int to_guest)
+{
+    ssize_t n;
+    if (pos)
+        n = to_guest ? pread(fd, u->kbuf, u->size, *pos) : pwrite(fd, u->kbuf, u->size, *pos);
+    else
+        n = to_guest ? read(fd, u->kbuf, u->size) : write(fd, u->kbuf, u->size);
+    if (n < 0)
+        return -errno;
+    if (pos)
+        *pos += n;
+    return n;
+}
+
 ssize_t hostfd_transfer(int fd, const struct uio *u, int64_t *pos, int to_guest)
 {
+    if (u->kbuf)
+        return transfer_kernel(fd, u, pos, to_guest);
     size_t done = 0;
     for (int i = 0; i < u->iovcnt && done < u->size; i++) {
         size_t want = u->iov[i].len;
@@ -181,6 +198,11 @@ static int64_t hostfd_llseek(struct file *f, int64_t off, int whence)
     return r < 0 ? -errno : r;
 }
 
+static int hostfd_fallocate(struct file *f, int mode, int64_t off, int64_t len)
+{
+    return fallocate(host_fd(f), mode, off, len) < 0 ? -errno : 0;
+}
+
 static void hostfd_release(struct file *f)
 {
     struct hostfd *h = f->priv;
@@ -198,6 +220,7 @@ static const struct file_ops g_hostfd_ops = {
     .ioctl = hostfd_ioctl,
     .llseek = hostfd_llseek,
     .release = hostfd_release,
+    .fallocate = hostfd_fallocate,
 };
 
 /* host pipes, terminals, sockets: readiness from the host */

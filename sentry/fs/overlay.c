@@ -390,6 +390,22 @@ static int ovl_create(struct inode *dir, const char *name, const struct new_node
     return ovl_get_inode(dir->sb, dir, name, u, NULL, out);
 }
 
+/* ovl_tmpfile: O_TMPFILE: an unnamed file in the upper of dir (copied up first). Its
+ * node has no name until ovl_link gives it one in the upper. */
+static int ovl_tmpfile(struct inode *dir, const struct new_node *nn, int linkable,
+                       struct inode **out)
+{
+    int err = ovl_copy_up(dir);
+    if (err)
+        return err;
+    struct inode *ud = ovl_upper(dir), *u;
+    if (!ud->ops->tmpfile)
+        return -EOPNOTSUPP;
+    if ((err = ud->ops->tmpfile(ud, nn, linkable, &u)) < 0)
+        return err;
+    return ovl_get_inode(dir->sb, dir, "", u, NULL, out);
+}
+
 static int ovl_link(struct inode *dir, const char *name, struct inode *target)
 {
     int err = ovl_copy_up(target);
@@ -724,6 +740,7 @@ const struct inode_ops ovl_inode_ops = {
     .lookup = ovl_lookup,
     .create = ovl_create,
     .link = ovl_link,
+    .tmpfile = ovl_tmpfile,
     .unlink = ovl_unlink,
     .rmdir = ovl_rmdir,
     .rename = ovl_rename,

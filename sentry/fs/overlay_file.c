@@ -76,6 +76,10 @@ static int ovl_fsync(struct file *f, int datasync)
 
 static long ovl_fcntl(struct file *f, int cmd, uint64_t arg)
 {
+    /* seals belong to tmpfs files themselves (memfds); an overlay file has none, as
+     * on Linux, even when its upper is a tmpfs file */
+    if (cmd == F_ADD_SEALS || cmd == F_GET_SEALS)
+        return -EINVAL;
     struct file *in = synced(f);
     return in->ops->fcntl ? in->ops->fcntl(in, cmd, arg) : -EINVAL;
 }
@@ -90,17 +94,29 @@ static int ovl_truncate(struct file *f, int64_t size)
     return f->inode->ops->setattr(f->inode, &ia);
 }
 
+static int ovl_fallocate(struct file *f, int mode, int64_t off, int64_t len)
+{
+    struct file *in = inner(f);
+    if (!in->ops->fallocate)
+        return -EOPNOTSUPP;
+    int err = in->ops->fallocate(in, mode, off, len);
+    if (err == 0)
+        ovl_refresh(f->inode);   /* size and times come from the real inode */
+    return err;
+}
+
 /* Two tables: mmap stays NULL (map through the overlay inode's page cache, which is
  * the real inode's) unless the real file has its own mmap. */
 static const struct file_ops ovl_file_ops = {
     .read = ovl_read, .write = ovl_write, .stat = ovl_stat, .ioctl = ovl_ioctl,
     .llseek = ovl_llseek, .release = ovl_release, .fsync = ovl_fsync,
-    .fcntl = ovl_fcntl, .truncate = ovl_truncate,
+    .fcntl = ovl_fcntl, .truncate = ovl_truncate, .fallocate = ovl_fallocate,
 };
 static const struct file_ops ovl_file_ops_mmap = {
     .read = ovl_read, .write = ovl_write, .stat = ovl_stat, .ioctl = ovl_ioctl,
     .llseek = ovl_llseek, .release = ovl_release, .fsync = ovl_fsync,
     .fcntl = ovl_fcntl, .truncate = ovl_truncate, .mmap = ovl_mmap,
+    .fallocate = ovl_fallocate,
 };
 
 int ovl_open(struct inode *ino, struct file *f, int flags)

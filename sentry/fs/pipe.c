@@ -20,6 +20,7 @@
 #include "lib/err.h"
 #include "lib/util.h"
 #include "sentry/fs/pipe_buf.h"
+#include "sentry/fs/pipe_priv.h"
 #include "sentry/fs/special.h"
 #include "sentry/kernel/signal.h"
 #include "sentry/kernel/task.h"
@@ -27,32 +28,6 @@
 #include "sentry/mm/mm.h"
 #include "sentry/vfs/file.h"
 #include "sentry/vfs/vfs.h"
-
-#define READ_EVENTS  (POLLIN | POLLRDNORM | POLLHUP)
-#define WRITE_EVENTS (POLLOUT | POLLWRNORM | POLLERR)
-/* What a transfer changes, as Linux's keyed wake-ups say it: data for readers, room
- * for writers. A hang-up wakes with everything (READ/WRITE_EVENTS), so that an
- * edge-triggered epoll item sees no event its file did not have. */
-#define DATA_EVENTS  (POLLIN | POLLRDNORM)
-#define ROOM_EVENTS  (POLLOUT | POLLWRNORM)
-
-struct pipe {
-    pthread_mutex_t mu;
-    struct pipe_buf buf;           /* mu */
-    unsigned readers, writers;     /* open ends (mu); the pipe lives while either is > 0 */
-    unsigned r_counter, w_counter; /* ends ever opened (mu): FIFO opens wait for these
-                                    * to move, and POLLHUP waits for a first writer */
-    struct waitq wq;
-    struct inode *fifo;            /* the FIFO whose ->fifo is this pipe, or NULL;
-                                    * not a reference: every open end holds one */
-};
-
-/* One open end: its pipe, and the writer count it saw at open (Linux's f_version
- * trick: a FIFO reader that opened before any writer sees no POLLHUP). */
-struct pipe_end {
-    struct pipe *p;
-    unsigned w_seen;
-};
 
 static const struct file_ops g_pipe_ops;
 
@@ -192,6 +167,11 @@ static ssize_t pipe_read(struct file *f, const struct uio *u, int64_t *pos)
         inode_touch(f->inode, ATTR_ATIME);
     return ret;
 }
+
+/* for pipe_splice.c (pipe_priv.h) */
+struct pipe *pipe_of(struct file *f) { return file_pipe(f); }
+int pipe_wait_locked(struct pipe *p, unsigned events) { return wait_locked(p, events); }
+void pipe_send_sigpipe(struct task *t) { signal_send_sigpipe(t); }
 
 static ssize_t pipe_write(struct file *f, const struct uio *u, int64_t *pos)
 {

@@ -21,6 +21,8 @@ struct pipe_slot {
     char *page;                    /* PAGE_SIZE bytes */
     uint32_t off, len;             /* the unread data in page */
     int packet;                    /* a message of a packet-mode write: never merged */
+    int nomerge;                   /* filled by splice, tee or vmsplice: never merged
+                                    * into (Linux's page buffers lack CAN_MERGE) */
 };
 
 struct pipe_buf {
@@ -54,10 +56,14 @@ static inline int pipe_buf_full(const struct pipe_buf *b) { return b->used >= b-
  * appended (0: not possible), or -EFAULT (nothing appended). */
 ssize_t pipe_buf_merge(struct pipe_buf *b, size_t total, pipe_copy_fn copy, void *ctx);
 
-/* pipe_buf_push: fills one new slot with up to PAGE_SIZE of the n bytes at skip.
- * Returns the bytes taken, 0 if the buffer is full, -ENOMEM, or -EFAULT when the copy
- * came up short (nothing is kept then). */
-ssize_t pipe_buf_push(struct pipe_buf *b, size_t n, int packet, pipe_copy_fn copy,
+/* Slot kinds for pipe_buf_push. */
+#define PIPE_SLOT_PACKET  1        /* a packet-mode message */
+#define PIPE_SLOT_NOMERGE 2        /* spliced data: later writes start a new slot */
+
+/* pipe_buf_push: fills one new slot of the given kind (0 or PIPE_SLOT_*) with up to
+ * PAGE_SIZE of the n bytes at skip. Returns the bytes taken, 0 if the buffer is full,
+ * -ENOMEM, or -EFAULT when the copy came up short (nothing is kept then). */
+ssize_t pipe_buf_push(struct pipe_buf *b, size_t n, int kind, pipe_copy_fn copy,
                       void *ctx, size_t skip);
 
 /* pipe_buf_pop: reads up to n bytes of the oldest slot out to the stream at skip and
@@ -66,6 +72,30 @@ ssize_t pipe_buf_push(struct pipe_buf *b, size_t n, int packet, pipe_copy_fn cop
  * (nothing consumed). */
 ssize_t pipe_buf_pop(struct pipe_buf *b, size_t n, pipe_copy_fn copy, void *ctx,
                      size_t skip, int *end);
+
+/* ---- for splice, tee and vmsplice (sentry/fs/pipe_splice.c) ---- */
+
+/* pipe_buf_free_slots: how many more slots may be filled. */
+static inline unsigned pipe_buf_free_slots(const struct pipe_buf *b)
+{
+    return b->used >= b->nslots ? 0 : b->nslots - b->used;
+}
+
+/* pipe_buf_peek: copies up to n bytes from the oldest data on into dst without
+ * consuming them (slot and packet boundaries do not stop it: splice ignores them, as
+ * Linux does). Returns the bytes copied. */
+size_t pipe_buf_peek(const struct pipe_buf *b, void *dst, size_t n);
+/* pipe_buf_consume: drops the oldest n bytes (n <= b->bytes). */
+void pipe_buf_consume(struct pipe_buf *b, size_t n);
+/* pipe_buf_move: splice between pipes: moves up to n bytes from the front of src to
+ * the end of dst, whole slots where they fit in n (the page changes hands, flags
+ * kept), else a copy of the part into a new non-mergeable slot. Stops when src is
+ * empty or dst is full. Returns the bytes moved, or -ENOMEM if none could be. */
+ssize_t pipe_buf_move(struct pipe_buf *dst, struct pipe_buf *src, size_t n);
+/* pipe_buf_dup: tee: appends copies of src's slots (up to n bytes in all; the last
+ * may be cut) to dst as non-mergeable slots, consuming nothing. Stops when src's
+ * slots run out or dst is full. Returns the bytes copied, or -ENOMEM if none. */
+ssize_t pipe_buf_dup(struct pipe_buf *dst, const struct pipe_buf *src, size_t n);
 
 /* Host-memory conveniences over the above, with Linux's write and read logic but no
  * waiting: write appends what fits (atomically for n <= PAGE_SIZE: all or nothing),

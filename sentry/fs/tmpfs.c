@@ -28,6 +28,7 @@ static struct inode *tmpfs_new_inode(struct superblock *sb, uint32_t mode, uint3
         return NULL;
     pthread_rwlock_init(&tn->data_rw, NULL);
     pthread_mutex_init(&tn->xmu, NULL);
+    tn->seals = F_SEAL_SEAL;
     uint64_t ino_nr = sb_next_ino(sb);
     if (S_ISDIR(mode)) {
         tn->dir = tdir_new(parent_ino ? parent_ino : ino_nr);
@@ -200,6 +201,32 @@ static int tmpfs_create(struct inode *dir, const char *name, const struct new_no
     return 0;
 }
 
+struct inode *tmpfs_new_unnamed(struct superblock *sb, uint32_t mode, uint32_t uid,
+                                uint32_t gid)
+{
+    struct inode *ino = tmpfs_new_inode(sb, S_IFREG | (mode & 07777), uid, gid, 0);
+    if (ino)
+        ino->nlink = 0;
+    return ino;
+}
+
+/* tmpfs_tmpfile: O_TMPFILE: a regular file with no name in dir (Linux's
+ * shmem_tmpfile); linkat may give it one if linkable. */
+static int tmpfs_tmpfile(struct inode *dir, const struct new_node *nn, int linkable,
+                         struct inode **out)
+{
+    if (!TN(dir)->dir)
+        return -ENOTDIR;
+    struct inode *ino = tmpfs_new_inode(dir->sb, S_IFREG | (nn->mode & 07777), nn->uid,
+                                        nn->gid, dir->ino);
+    if (!ino)
+        return -ENOMEM;
+    ino->nlink = 0;
+    TN(ino)->linkable = linkable;
+    *out = ino;
+    return 0;
+}
+
 static int tmpfs_link(struct inode *dir, const char *name, struct inode *target)
 {
     if (!TN(dir)->dir)
@@ -209,14 +236,20 @@ static int tmpfs_link(struct inode *dir, const char *name, struct inode *target)
     int err = check_name(name);
     if (err)
         return err;
+    /* linkat of an unlinked open file fails as on Linux, unless it is an O_TMPFILE
+     * file made linkable; its first name uses that up */
     pthread_mutex_lock(&target->mu);
-    int gone = target->nlink == 0;   /* linkat of an unlinked open file: as Linux */
+    int gone = target->nlink == 0;
     pthread_mutex_unlock(&target->mu);
-    if (gone)
+    int first = gone && __atomic_exchange_n(&TN(target)->linkable, 0, __ATOMIC_ACQ_REL);
+    if (gone && !first)
         return -ENOENT;
     err = add_entry(dir, name, target);
-    if (err)
+    if (err) {
+        if (first)
+            __atomic_store_n(&TN(target)->linkable, 1, __ATOMIC_RELEASE);
         return err;
+    }
     adjust(target, 1, 0);
     touch_now(target, ATTR_CTIME);
     return 0;
@@ -434,6 +467,8 @@ static int tmpfs_readlink(struct inode *ino, char *buf, size_t size)
 
 static int tmpfs_setattr(struct inode *ino, const struct iattr *ia)
 {
+    if ((ia->valid & ATTR_MODE) && tmpfs_mode_sealed(ino, ia->mode))
+        return -EPERM;
     if (ia->valid & ATTR_SIZE) {
         if (S_ISDIR(ino->mode))
             return -EISDIR;
@@ -518,6 +553,7 @@ const struct inode_ops tmpfs_inode_ops = {
     .lookup = tmpfs_lookup,
     .create = tmpfs_create,
     .link = tmpfs_link,
+    .tmpfile = tmpfs_tmpfile,
     .unlink = tmpfs_unlink,
     .rmdir = tmpfs_rmdir,
     .rename = tmpfs_rename,

@@ -40,4 +40,13 @@ ssize_t tmpfs_write_host(struct inode *ino, const void *buf, size_t n, int64_t o
 /* tmpfs_is: whether ino belongs to a tmpfs. */
 int tmpfs_is(const struct inode *ino);
 
+/* tmpfs_new_unnamed: a regular file of sb that no directory holds (memfd_create):
+ * nlink 0, mode S_IFREG | (mode & 07777), the given owner; the caller's reference.
+ * NULL on allocation failure. Its data goes with its last reference. */
+struct inode *tmpfs_new_unnamed(struct superblock *sb, uint32_t mode, uint32_t uid,
+                                uint32_t gid);
+/* tmpfs_init_seals: the seals (F_SEAL_*) of a file just made: every tmpfs file starts
+ * with F_SEAL_SEAL (no sealing), memfd_create's MFD_ALLOW_SEALING clears it. */
+void tmpfs_init_seals(struct inode *ino, unsigned seals);
+
 #endif

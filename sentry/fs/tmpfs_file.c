@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/falloc.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -58,6 +59,11 @@ static void zero_tail(struct inode *ino, int64_t old_size)
     int64_t off = pc_find(ino->cache, (uint64_t)old_size / PAGE_SIZE);
     if (off >= 0)
         memset((char *)memfile_ptr((uint64_t)off) + in_page, 0, PAGE_SIZE - in_page);
+}
+
+static unsigned seals_of(struct tnode *tn)
+{
+    return __atomic_load_n(&tn->seals, __ATOMIC_RELAXED);
 }
 
 static ssize_t do_read(struct inode *ino, struct copier *c, size_t n, int64_t off)
@@ -125,6 +131,13 @@ static ssize_t do_write(struct inode *ino, struct copier *c, size_t n, int64_t *
         return -EFBIG;
     }
     n = MIN(n, (uint64_t)(TMPFS_MAX_SIZE - off));
+    /* seals, checked page by page as Linux's shmem_write_begin does: a write that
+     * grows a F_SEAL_GROW file stops (short) at the page that would */
+    unsigned seals = seals_of(tn);
+    if (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) {
+        pthread_rwlock_unlock(&tn->data_rw);
+        return -EPERM;
+    }
     if (off > size)
         zero_tail(ino, size);
     size_t done = 0;
@@ -134,6 +147,10 @@ static ssize_t do_write(struct inode *ino, struct copier *c, size_t n, int64_t *
         uint64_t at = (uint64_t)off + done;
         size_t in_page = at & (PAGE_SIZE - 1);
         size_t take = MIN(n - done, PAGE_SIZE - in_page);
+        if ((seals & F_SEAL_GROW) && (int64_t)(at + take) > size) {
+            err = -EPERM;
+            break;
+        }
         if (pc_find(pc, at / PAGE_SIZE) < 0 && tmpfs_full(ino->sb, ++added)) {
             err = -ENOSPC;   /* the size= limit */
             break;
@@ -186,6 +203,11 @@ int tmpfs_set_size(struct inode *ino, int64_t size)
         return -EINVAL;
     pthread_rwlock_wrlock(&tn->data_rw);
     int64_t old = ino->size;
+    unsigned seals = seals_of(tn);
+    if ((size < old && (seals & F_SEAL_SHRINK)) || (size > old && (seals & F_SEAL_GROW))) {
+        pthread_rwlock_unlock(&tn->data_rw);
+        return -EPERM;
+    }
     if (size < old && ino->cache)
         pc_truncate(ino->cache, page_up((uint64_t)size) / PAGE_SIZE, (uint64_t)size);
     else if (size > old)
@@ -294,9 +316,148 @@ static int64_t reg_llseek(struct file *f, int64_t off, int whence)
     return base + off;
 }
 
+/* ---- seals (Linux's mm/memfd.c) ---- */
+
+void tmpfs_init_seals(struct inode *ino, unsigned seals)
+{
+    __atomic_store_n(&TN(ino)->seals, seals, __ATOMIC_RELAXED);
+}
+
+static long add_seals(struct file *f, unsigned seals)
+{
+    if ((f->flags & O_ACCMODE) != O_WRONLY && (f->flags & O_ACCMODE) != O_RDWR)
+        return -EPERM;
+    if (seals & ~(unsigned)TMPFS_ALL_SEALS)
+        return -EINVAL;
+    struct inode *ino = f->inode;
+    struct tnode *tn = TN(ino);
+    long ret = 0;
+    pthread_rwlock_wrlock(&tn->data_rw);
+    unsigned cur = tn->seals;
+    if (cur & F_SEAL_SEAL) {
+        ret = -EPERM;
+    } else if ((seals & F_SEAL_WRITE) && !(cur & F_SEAL_WRITE)) {
+        /* no shared writable mapping may exist, nor be made from now on */
+        ret = vfs_deny_writable_maps(ino);
+    }
+    if (ret == 0) {
+        /* F_SEAL_EXEC on an executable file makes it W^X: no writes either */
+        pthread_mutex_lock(&ino->mu);
+        int exec = (ino->mode & 0111) != 0;
+        pthread_mutex_unlock(&ino->mu);
+        if ((seals & F_SEAL_EXEC) && exec)
+            seals |= F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+        __atomic_store_n(&tn->seals, cur | seals, __ATOMIC_RELAXED);
+    }
+    pthread_rwlock_unlock(&tn->data_rw);
+    return ret;
+}
+
+int tmpfs_mode_sealed(struct inode *ino, uint32_t mode)
+{
+    if (!S_ISREG(ino->mode) || !(seals_of(TN(ino)) & F_SEAL_EXEC))
+        return 0;
+    return ((ino->mode ^ mode) & 0111) != 0;
+}
+
+static long reg_fcntl(struct file *f, int cmd, uint64_t arg)
+{
+    switch (cmd) {
+    case F_ADD_SEALS:
+        return add_seals(f, (unsigned)arg);
+    case F_GET_SEALS:
+        return seals_of(TN(f->inode));
+    default:
+        return -EINVAL;
+    }
+}
+
+/* ---- fallocate (Linux's shmem_fallocate) ---- */
+
+/* punch: zeroes [off, end) of the file: pages wholly inside leave the cache (they
+ * become holes for SEEK_HOLE), except that a page something else still holds (a
+ * mapping, an I/O in flight) is zeroed in place and kept, so the mapping and the file
+ * stay one; partial pages at the edges are zeroed in place. data_rw held. */
+static void punch(struct inode *ino, int64_t off, int64_t end)
+{
+    struct pagecache *pc = ino->cache;
+    if (!pc)
+        return;
+    int64_t size = ino->size;
+    end = MIN(end, (int64_t)page_up((uint64_t)size));
+    for (int64_t at = off; at < end;) {
+        uint64_t idx = (uint64_t)at / PAGE_SIZE;
+        size_t in_page = (size_t)at & (PAGE_SIZE - 1);
+        size_t take = (size_t)MIN((int64_t)(PAGE_SIZE - in_page), end - at);
+        int64_t poff = pc_find(pc, idx);
+        if (poff >= 0) {
+            memset((char *)memfile_ptr((uint64_t)poff) + in_page, 0, take);
+            if (take == PAGE_SIZE && memfile_refs((uint64_t)poff) == 1)
+                pc_drop(pc, idx);
+        }
+        at += (int64_t)take;
+    }
+}
+
+/* pages_missing: how many pages of [off, end) are not in the cache. */
+static uint64_t pages_missing(struct inode *ino, int64_t off, int64_t end)
+{
+    uint64_t first = (uint64_t)off / PAGE_SIZE, last = page_up((uint64_t)end) / PAGE_SIZE;
+    uint64_t missing = last - first;
+    for (int64_t i = ino->cache ? pc_next_present(ino->cache, first) : -1;
+         i >= 0 && (uint64_t)i < last; i = pc_next_present(ino->cache, (uint64_t)i + 1))
+        missing--;
+    return missing;
+}
+
+static int reg_fallocate(struct file *f, int mode, int64_t off, int64_t len)
+{
+    if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
+        return -EOPNOTSUPP;
+    struct inode *ino = f->inode;
+    struct tnode *tn = TN(ino);
+    int64_t end = off + len;   /* the system call checked for overflow */
+    int ret = 0;
+    pthread_rwlock_wrlock(&tn->data_rw);
+    unsigned seals = seals_of(tn);
+    if (mode & FALLOC_FL_PUNCH_HOLE) {
+        if (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+            ret = -EPERM;
+        else
+            punch(ino, off, end);
+        pthread_mutex_lock(&ino->mu);
+        update_blocks(ino);
+        pthread_mutex_unlock(&ino->mu);
+    } else if ((seals & F_SEAL_GROW) && end > ino->size) {
+        ret = -EPERM;
+    } else if (end > TMPFS_MAX_SIZE) {
+        ret = -EFBIG;
+    } else {
+        /* Pages are not allocated ahead (the memory file grows when they are
+         * written, and unwritten space must stay a hole for SEEK_DATA as on Linux,
+         * whose fallocated tmpfs pages are not uptodate); only that the memory is
+         * free now is checked. */
+        uint64_t avail = memfile_max() - MIN(memfile_max(), memfile_used());
+        if (pages_missing(ino, off, end) > avail / PAGE_SIZE)
+            ret = -ENOSPC;
+        else if (!(mode & FALLOC_FL_KEEP_SIZE) && end > ino->size) {
+            zero_tail(ino, ino->size);
+            pthread_mutex_lock(&ino->mu);
+            ino->size = end;
+            pthread_mutex_unlock(&ino->mu);
+        }
+    }
+    pthread_rwlock_unlock(&tn->data_rw);
+    if (ret == 0)
+        inode_touch(ino, ATTR_MTIME | ATTR_CTIME);
+    return ret;
+}
+
 const struct file_ops tmpfs_reg_ops = {
     .read = reg_read,
     .write = reg_write,
     .stat = tmpfs_stat_file,
     .llseek = reg_llseek,
+    .fcntl = reg_fcntl,
+    .fallocate = reg_fallocate,
 };

@@ -7,6 +7,7 @@
 #ifndef SENTRY_FS_TMPFS_PRIV_H
 #define SENTRY_FS_TMPFS_PRIV_H
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,10 +52,27 @@ struct xattr {
     char val[];
 };
 
+/* Seal bits newer than some headers. */
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010
+#endif
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
+#define TMPFS_ALL_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | \
+                         F_SEAL_FUTURE_WRITE | F_SEAL_EXEC)
+
 /* inode->priv of every tmpfs inode. */
 struct tnode {
     pthread_rwlock_t data_rw;  /* regular files: read I/O shares, writes and size
                                 * changes exclude */
+    unsigned seals;            /* F_SEAL_* (memfd_create, fcntl F_ADD_SEALS); changed
+                                * with data_rw held for writing, read atomically.
+                                * F_SEAL_SEAL from birth except for memfds that allow
+                                * sealing, as Linux's shmem */
+    int linkable;              /* an O_TMPFILE file (without O_EXCL) that linkat may
+                                * still name; cleared by that link (dir_mu of its new
+                                * directory) */
     pthread_mutex_t xmu;       /* xattrs */
     struct xattr *xattrs;
     char *target;              /* symlinks: immutable */
@@ -98,8 +116,12 @@ void tdir_remove(struct tdir *d, struct dent *e);   /* rw write; drops the refer
 int tdir_iterate(struct inode *dir, struct file *f, struct dir_emit *e);
 
 /* tmpfs_file.c: regular file data. */
-int tmpfs_set_size(struct inode *ino, int64_t size);   /* data_rw not held */
+int tmpfs_set_size(struct inode *ino, int64_t size);   /* data_rw not held; -EPERM
+                                                        * when a seal forbids it */
 int64_t tmpfs_seek_data(struct inode *ino, int64_t off, int hole);
+/* tmpfs_mode_sealed: whether changing ino's mode to mode touches execute bits that
+ * F_SEAL_EXEC froze. */
+int tmpfs_mode_sealed(struct inode *ino, uint32_t mode);
 int tmpfs_fill_page(struct inode *ino, uint64_t idx, void *dst);
 
 /* tmpfs_xattr.c */

@@ -41,10 +41,17 @@ static int get_path(struct task *t, uint64_t ptr, char *buf)
 
 /* ---- open ---- */
 
+/* x86-64 Linux's open(2) always adds O_LARGEFILE (force_o_largefile), which F_GETFL
+ * shows; glibc's O_LARGEFILE is 0 on x86-64, so the kernel's value is spelled here. */
+#define LINUX_O_LARGEFILE 0100000
+/* The kernel's __O_TMPFILE: O_TMPFILE without O_DIRECTORY (glibc's __O_TMPFILE
+ * includes O_DIRECTORY). */
+#define LINUX_O_TMPFILE_BIT 020000000
+
 /* The flags open(2) knows; anything else is ignored by open and refused by openat2. */
 #define VALID_OPEN_FLAGS                                                              \
     (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |      \
-     O_DSYNC | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW |          \
+     O_DSYNC | O_ASYNC | O_DIRECT | LINUX_O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW |    \
      O_NOATIME | O_CLOEXEC | O_PATH | O_TMPFILE | O_SYNC)
 
 static long do_open(struct task *t, int dirfd, uint64_t upath, int flags, uint32_t mode,
@@ -55,7 +62,7 @@ static long do_open(struct task *t, int dirfd, uint64_t upath, int flags, uint32
     if (err < 0)
         return err;
     flags &= VALID_OPEN_FLAGS;
-    flags |= O_LARGEFILE;
+    flags |= LINUX_O_LARGEFILE;
     struct file *f;
     if ((err = vfs_open(t, dirfd, path, flags, mode, wflags, &f)) < 0)
         return err;
@@ -108,7 +115,7 @@ long sys_openat2(struct task *t, const struct syscall_args *a)
         return -EINVAL;
     if (how.mode & ~(uint64_t)07777)
         return -EINVAL;
-    if (how.mode && !(how.flags & (O_CREAT | __O_TMPFILE)))
+    if (how.mode && !(how.flags & (O_CREAT | LINUX_O_TMPFILE_BIT)))
         return -EINVAL;
     if ((how.resolve & RESOLVE_BENEATH) && (how.resolve & RESOLVE_IN_ROOT))
         return -EINVAL;

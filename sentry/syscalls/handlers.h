@@ -225,8 +225,16 @@ struct file;
 long fcntl_lock(struct task *t, int fd, struct file *f, int cmd, uint64_t arg);
 
 /* splice.c: sendfile, splice, tee, vmsplice, copy_file_range */
+SYSCALL_DECL(sendfile);
+SYSCALL_DECL(splice);
+SYSCALL_DECL(tee);
+SYSCALL_DECL(vmsplice);
+SYSCALL_DECL(copy_file_range);
+/* fallocate.c: fallocate */
+SYSCALL_DECL(fallocate);
 
 /* memfd.c: memfd_create */
+SYSCALL_DECL(memfd_create);
 
 /* tty.c: terminals (the pty ioctls live in sentry/fs/tty) */
 

@@ -120,6 +120,16 @@ int vfs_fstat(struct file *f, struct stat *st)
 /* uio_copy: walks the vector from byte skip, copying n bytes each way. */
 static ssize_t uio_copy(const struct uio *u, size_t skip, void *buf, size_t n, int out)
 {
+    if (u->kbuf) {
+        if (skip >= u->size)
+            return 0;
+        n = MIN(n, u->size - skip);
+        if (out)
+            memcpy(u->kbuf + skip, buf, n);
+        else
+            memcpy(buf, u->kbuf + skip, n);
+        return (ssize_t)n;
+    }
     size_t done = 0;
     for (int i = 0; i < u->iovcnt && done < n; i++) {
         size_t len = u->iov[i].len;

@@ -28,7 +28,16 @@ struct uio {
     const struct guest_iovec *iov;
     int iovcnt;
     size_t size;                      /* sum of lengths, at most MAX_RW_COUNT */
+    char *kbuf;                       /* not NULL: the data is this Sentry buffer of
+                                       * size bytes instead (mm, iov unused): how
+                                       * sendfile and splice move file data */
 };
+
+/* uio_kernel: a uio over the Sentry buffer buf of n bytes. */
+static inline struct uio uio_kernel(void *buf, size_t n)
+{
+    return (struct uio){ .size = n, .kbuf = buf };
+}
 
 /* Linux caps one read or write at this many bytes. */
 #define MAX_RW_COUNT (0x7ffff000UL)
@@ -69,6 +78,10 @@ struct file_ops {
      * f's readiness changes; poll, select and epoll add their waiters there. NULL op:
      * always readable and writable, as regular files are on Linux. */
     unsigned (*poll)(struct file *f, struct waitq **wq);
+    /* fallocate: fallocate(2)'s mode on [off, off+len) (checked by the system call:
+     * off >= 0, len > 0, no overflow, f open for writing). 0 or -errno. NULL:
+     * -EOPNOTSUPP. */
+    int (*fallocate)(struct file *f, int mode, int64_t off, int64_t len);
 };
 
 struct file {
@@ -112,6 +125,9 @@ ssize_t vfs_write(struct file *f, const struct uio *u, const int64_t *off);
  * anonymous memory, as for /dev/zero) and the most mprotect may grant later. */
 int vfs_mmap_prepare(struct file *f, int prot, int flags, struct mappable **obj,
                      int *maxprot);
+/* vfs_deny_writable_maps: from now on no shared mapping of ino may write (F_SEAL_WRITE,
+ * Linux's mapping_deny_writable). -EBUSY if one exists. */
+int vfs_deny_writable_maps(struct inode *ino);
 /* vfs_kernel_read: reads file bytes at off into Sentry memory through the file's page
  * cache (the loader's reads). Returns the bytes read (short at end of file). */
 ssize_t vfs_kernel_read(struct file *f, void *buf, size_t n, int64_t off);
@@ -119,9 +135,10 @@ ssize_t vfs_kernel_read(struct file *f, void *buf, size_t n, int64_t off);
 /* vfs_fstat: the stat of an open file (its ops->stat, else its inode's). */
 int vfs_fstat(struct file *f, struct stat *st);
 
-/* uio_copy_out/uio_copy_in: copy n bytes between host memory at buf and the vector,
- * starting skip bytes into it. Return the bytes copied (short only at a fault), or
- * -EFAULT if none could be. */
+/* uio_copy_out/uio_copy_in: copy n bytes between host memory at buf and the vector
+ * (or the uio's Sentry buffer), starting skip bytes into it. Return the bytes copied
+ * (short only at a fault, or at the end of a Sentry buffer), or -EFAULT if none could
+ * be. */
 ssize_t uio_copy_out(const struct uio *u, size_t skip, const void *buf, size_t n);
 ssize_t uio_copy_in(const struct uio *u, size_t skip, void *buf, size_t n);
 

@@ -2,10 +2,16 @@
  * into Sentry memory (the loader), both through the inode's page cache. Pages are
  * filled by the filesystem's fill_page (zeroes when it has none: tmpfs, whose cache is
  * its storage). Shared writable mappings mark pages dirty; sync writes them back with
- * write_page. */
+ * write_page.
+ *
+ * Files that can be sealed (memfds: their fcntl answers F_GET_SEALS) also count their
+ * shared mappings that may write, as Linux's i_mmap_writable, so F_SEAL_WRITE can
+ * refuse while one exists: such a mapping maps a small counting wrapper (struct wmap)
+ * around the file's mappable, alive as long as some VMA holds it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -95,6 +101,107 @@ static const struct mappable_ops file_map_ops = {
     .describe = file_describe,
 };
 
+/* ---- counting shared writable mappings ---- */
+
+int vfs_deny_writable_maps(struct inode *ino)
+{
+    int v = __atomic_load_n(&ino->mmap_writable, __ATOMIC_RELAXED);
+    do {
+        if (v > 0)
+            return -EBUSY;
+    } while (!__atomic_compare_exchange_n(&ino->mmap_writable, &v, v - 1, 0,
+                                          __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+    return 0;
+}
+
+/* map_writable: one more shared writable mapping of ino; -EPERM if denied. */
+static int map_writable(struct inode *ino)
+{
+    int v = __atomic_load_n(&ino->mmap_writable, __ATOMIC_RELAXED);
+    do {
+        if (v < 0)
+            return -EPERM;
+    } while (!__atomic_compare_exchange_n(&ino->mmap_writable, &v, v + 1, 0,
+                                          __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+    return 0;
+}
+
+/* A shared writable mapping of a sealable file: forwards to the file's mappable and
+ * keeps ino->mmap_writable counted while any VMA holds it. */
+struct wmap {
+    struct mappable m;
+    struct mappable *inner;   /* a reference */
+    struct inode *ino;        /* a reference */
+    int refs;                 /* atomic */
+};
+
+static struct wmap *WM(struct mappable *m) { return (struct wmap *)m; }
+
+static int64_t wmap_get_page(struct mappable *m, uint64_t idx, int write)
+{
+    return WM(m)->inner->ops->get_page(WM(m)->inner, idx, write);
+}
+
+static void wmap_hold(struct mappable *m)
+{
+    __atomic_add_fetch(&WM(m)->refs, 1, __ATOMIC_RELAXED);
+}
+
+static void wmap_drop(struct mappable *m)
+{
+    struct wmap *w = WM(m);
+    if (__atomic_sub_fetch(&w->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    __atomic_sub_fetch(&w->ino->mmap_writable, 1, __ATOMIC_ACQ_REL);
+    inode_put(w->ino);
+    w->inner->ops->drop(w->inner);
+    free(w);
+}
+
+static int wmap_sync(struct mappable *m, uint64_t idx, uint64_t n)
+{
+    struct mappable *in = WM(m)->inner;
+    return in->ops->sync ? in->ops->sync(in, idx, n) : 0;
+}
+
+static void wmap_describe(struct mappable *m, uint64_t *dev, uint64_t *ino, char *path,
+                          size_t size)
+{
+    struct mappable *in = WM(m)->inner;
+    if (in->ops->describe)
+        in->ops->describe(in, dev, ino, path, size);
+}
+
+static const struct mappable_ops wmap_ops = {
+    .get_page = wmap_get_page,
+    .hold = wmap_hold,
+    .drop = wmap_drop,
+    .sync = wmap_sync,
+    .describe = wmap_describe,
+};
+
+/* count_writable: replaces *obj (the reference moves in) by a counting wrapper. */
+static int count_writable(struct inode *ino, struct mappable **obj)
+{
+    struct wmap *w = malloc(sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    int err = map_writable(ino);
+    if (err < 0) {
+        free(w);
+        return err;
+    }
+    w->m.ops = &wmap_ops;
+    w->inner = *obj;
+    w->ino = ino;
+    inode_get(ino);
+    w->refs = 1;
+    *obj = &w->m;
+    return 0;
+}
+
+/* ---- mmap ---- */
+
 int vfs_mmap_prepare(struct file *f, int prot, int flags, struct mappable **obj,
                      int *maxprot)
 {
@@ -134,6 +241,25 @@ int vfs_mmap_prepare(struct file *f, int prot, int flags, struct mappable **obj,
         *maxprot |= PROT_WRITE;
     if (f->path.mnt && (f->path.mnt->flags & MNT_NOEXEC))
         *maxprot &= ~PROT_EXEC;
+    if (type == MAP_PRIVATE || !f->inode)
+        return 0;
+    /* memfd seals (Linux's memfd_check_seals_mmap): a write-sealed file maps shared
+     * only read-only, for good */
+    long seals = f->ops && f->ops->fcntl ? f->ops->fcntl(f, F_GET_SEALS, 0) : -EINVAL;
+    if (seals < 0)
+        return 0;   /* not a sealable file */
+    if (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) {
+        if (prot & PROT_WRITE)
+            err = -EPERM;
+        *maxprot &= ~PROT_WRITE;
+    }
+    if (!err && (*maxprot & PROT_WRITE))
+        err = count_writable(f->inode, obj);
+    if (err < 0) {
+        (*obj)->ops->drop(*obj);
+        *obj = NULL;
+        return err;
+    }
     return 0;
 }
 

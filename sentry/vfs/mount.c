@@ -144,6 +144,24 @@ void vfs_root(struct path *out)
     path_get(out);
 }
 
+int vfs_mount_internal(struct superblock *sb, struct inode *root, const char *source,
+                       struct mount **out)
+{
+    struct dentry *d = d_alloc(NULL, "/", root);
+    if (!d) {
+        inode_put(root);
+        return -ENOMEM;
+    }
+    struct mount *m = mount_new(sb, d, 0, source);
+    if (!m) {
+        d_put(d);
+        return -ENOMEM;
+    }
+    *out = m;   /* the caller's reference (the one mount_new counts as the table's):
+                 * in no table, so no id */
+    return 0;
+}
+
 /* is_subdir: d is a or below it in their filesystem. vfs_tree_mu held. */
 static int is_subdir(struct dentry *d, struct dentry *a)
 {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,13 +250,67 @@ unlock:
     return err;
 }
 
+/* The bit of O_TMPFILE beyond O_DIRECTORY (the kernel's __O_TMPFILE; glibc's name
+ * includes O_DIRECTORY). */
+#define O_TMPFILE_BIT 020000000
+
+/* open_tmpfile: O_TMPFILE: an unnamed regular file in the directory at path, open for
+ * I/O; linkat can name it later unless O_EXCL (Linux's do_tmpfile and vfs_tmpfile).
+ * Its dentry "#INO" under the directory is dead from birth, so /proc/PID/fd shows
+ * "DIR/#INO (deleted)" as on Linux. */
+static int open_tmpfile(struct task *t, int dirfd, const char *path, int flags,
+                        uint32_t mode, unsigned wflags, struct file **out)
+{
+    struct walk_result w;
+    wflags |= WALK_DIRECTORY;
+    if (!(flags & O_NOFOLLOW))
+        wflags |= WALK_FOLLOW;
+    int err = vfs_walk(t, dirfd, path, wflags, &w);
+    if (err < 0)
+        return err;
+    struct inode *di = w.path.d->inode, *ino;
+    if ((err = may_create(t, &w.path)) < 0)
+        goto out;
+    if (!di->ops->tmpfile) {
+        err = -EOPNOTSUPP;
+        goto out;
+    }
+    struct new_node nn = { .mode = S_IFREG | (mode & 07777 & ~t->umask) };
+    new_owner(t, di, &nn);
+    if ((err = di->ops->tmpfile(di, &nn, !(flags & O_EXCL), &ino)) < 0)
+        goto out;
+    char name[32];
+    snprintf(name, sizeof(name), "#%llu", (unsigned long long)ino->ino);
+    struct dentry *d = d_alloc(w.path.d, name, ino);   /* ino moves in */
+    if (!d) {
+        inode_put(ino);
+        err = -ENOMEM;
+        goto out;
+    }
+    pthread_mutex_lock(&vfs_tree_mu);
+    d->dead = 1;
+    pthread_mutex_unlock(&vfs_tree_mu);
+    struct path p = { w.path.mnt, d };
+    err = vfs_open_path(t, &p, flags & ~O_EXCL, out);
+    d_put(d);
+out:
+    path_put(&w.path);
+    return err;
+}
+
 int vfs_open(struct task *t, int dirfd, const char *path, int flags, uint32_t mode,
              unsigned walk_flags, struct file **out)
 {
     if (flags & O_PATH)
         flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-    if ((flags & O_TMPFILE) == O_TMPFILE)
-        return -EOPNOTSUPP;
+    if (flags & O_TMPFILE_BIT) {
+        /* Linux's build_open_flags: O_DIRECTORY must come with it (so old kernels
+         * fail), O_CREAT must not, and the file must be writable */
+        int acc = flags & O_ACCMODE;
+        if (!(flags & O_DIRECTORY) || (flags & O_CREAT) || (acc != O_WRONLY && acc != O_RDWR))
+            return -EINVAL;
+        return open_tmpfile(t, dirfd, path, flags, mode, walk_flags, out);
+    }
     unsigned wflags = walk_flags;
     if (!(flags & O_NOFOLLOW))
         wflags |= WALK_FOLLOW;

@@ -118,6 +118,11 @@ struct inode_ops {
                   struct inode **out);
     /* link: a new name in dir for target (not a directory). */
     int (*link)(struct inode *dir, const char *name, struct inode *target);
+    /* tmpfile: O_TMPFILE: a new regular file (nn->mode, owner) in dir's filesystem
+     * that no directory holds (nlink 0); link may name it later if linkable. Returns
+     * it with a new reference. Optional: -EOPNOTSUPP. */
+    int (*tmpfile)(struct inode *dir, const struct new_node *nn, int linkable,
+                   struct inode **out);
     /* unlink/rmdir: removes name (whose inode is victim) from dir. rmdir fails with
      * -ENOTEMPTY unless victim is empty. */
     int (*unlink)(struct inode *dir, const char *name, struct inode *victim);
@@ -178,6 +183,9 @@ struct inode {
     struct fsnotify_conn *fsnotify;   /* its watches (vfs/fsnotify.c); set once */
     struct lock_ctx *locks;        /* file locks (vfs/lock.c); set once under its
                                     * mutex, freed at the last put */
+    int mmap_writable;             /* atomic: shared mappings that may write, or < 0
+                                    * when F_SEAL_WRITE denies them (Linux's
+                                    * i_mmap_writable; sentry/vfs/mmap.c) */
     void *priv;                    /* the filesystem's */
 };
 
@@ -303,6 +311,12 @@ int vfs_move_mount(const struct path *from, const struct path *to);
  * fails with -EBUSY while the file is open. */
 int mnt_want_write(struct mount *m);
 void mnt_drop_write(struct mount *m);
+/* vfs_mount_internal: a mount of sb's root inode (reference moved in) that is in no
+ * mount tree (Linux's kern_mount): for files the Sentry makes with no place in the
+ * guest's tree (memfds), whose paths then print from that root. *out is the
+ * caller's reference. */
+int vfs_mount_internal(struct superblock *sb, struct inode *root, const char *source,
+                       struct mount **out);
 /* vfs_for_each_mount: calls fn for each attached mount in mount order (parents
  * first), vfs_tree_mu held (fn must not call back into the VFS). */
 void vfs_for_each_mount(void (*fn)(struct mount *m, void *arg), void *arg);

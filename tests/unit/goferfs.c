@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/falloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -654,6 +655,45 @@ Test(goferfs, open_write)
     inode_put(n);
 }
 
+/* fallocate and SEEK_DATA/SEEK_HOLE go to the host fd; data through a Sentry buffer
+ * (sendfile's and splice's uio) takes the host fd directly too */
+Test(goferfs, fallocate_seek_kernel_io)
+{
+    int err;
+    struct inode *n = create(g_root, "sparse", S_IFREG | 0644, NULL, &err);
+    cr_assert_eq(err, 0);
+    struct file *f = open_file(n, O_RDWR, &err);
+    cr_assert_not_null(f, "%d", err);
+    static char buf[3 * 65536];
+    memset(buf, 'x', sizeof(buf));
+    struct uio u = uio_kernel(buf, sizeof(buf));
+    int64_t pos = 0;
+    cr_assert_eq(f->ops->write(f, &u, &pos), (ssize_t)sizeof(buf));
+    cr_assert_eq(pos, (int64_t)sizeof(buf));
+    cr_assert_eq(f->ops->fallocate(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 65536,
+                                   65536), 0);
+    cr_assert_eq(f->ops->llseek(f, 0, SEEK_HOLE), 65536);
+    cr_assert_eq(f->ops->llseek(f, 65536, SEEK_DATA), 2 * 65536);
+    cr_assert_eq(f->ops->llseek(f, (int64_t)sizeof(buf), SEEK_DATA), -ENXIO);
+    memset(buf, '?', sizeof(buf));
+    u = uio_kernel(buf, sizeof(buf));
+    pos = 0;
+    cr_assert_eq(f->ops->read(f, &u, &pos), (ssize_t)sizeof(buf));
+    cr_assert(buf[0] == 'x' && buf[65536] == 0 && buf[2 * 65536 - 1] == 0 &&
+              buf[2 * 65536] == 'x');
+    cr_assert_eq(f->ops->fallocate(f, 0, 0, 300000), 0);
+    struct stat st, h;
+    cr_assert_eq(inode_stat(n, &st), 0);
+    cr_assert_eq(host_lstat("sparse", &h), 0);
+    cr_assert_eq(st.st_size, 300000);
+    cr_assert_eq(h.st_size, 300000);
+    cr_assert_eq(f->ops->fallocate(f, FALLOC_FL_KEEP_SIZE, 0, 400000), 0);
+    cr_assert_eq(inode_stat(n, &st), 0);
+    cr_assert_eq(st.st_size, 300000);
+    close_file(f);
+    inode_put(n);
+}
+
 /* ---- read and write through guest memory (an mm on a platform that maps nothing) */
 
 static char g_fake_as[8];
@@ -698,7 +738,7 @@ Test(goferfs, read_write_guest_memory)
     cr_assert_not_null(f, "%d", err);
     struct guest_iovec iov[2] = { { { (uint64_t)addr }, 10 },
                                   { { (uint64_t)addr + PAGE_SIZE }, 2 * PAGE_SIZE } };
-    struct uio u = { mm, iov, 2, 10 + 2 * PAGE_SIZE };
+    struct uio u = { .mm = mm, .iov = iov, .iovcnt = 2, .size = 10 + 2 * PAGE_SIZE };
     int64_t pos = 0;
     ssize_t n = f->ops->read(f, &u, &pos);
     cr_assert_eq(n, (ssize_t)(PAGE_SIZE + 100));
@@ -714,7 +754,7 @@ Test(goferfs, read_write_guest_memory)
     /* write from guest memory past the end: the file grows, on the host too */
     cr_assert_eq(mm_copy_out(mm, (uint64_t)addr, "GUEST", 5, 0), 0);
     struct guest_iovec wiov = { { (uint64_t)addr }, 5 };
-    struct uio w = { mm, &wiov, 1, 5 };
+    struct uio w = { .mm = mm, .iov = &wiov, .iovcnt = 1, .size = 5 };
     pos = 2 * PAGE_SIZE;
     cr_assert_eq(f->ops->write(f, &w, &pos), 5);
     cr_assert_eq(pos, (int64_t)(2 * PAGE_SIZE + 5));
@@ -729,7 +769,7 @@ Test(goferfs, read_write_guest_memory)
     cr_assert_eq(pos, (int64_t)(2 * PAGE_SIZE + 10));
     /* a bad guest address */
     struct guest_iovec bad = { { 0x1000 }, 5 };
-    struct uio b = { mm, &bad, 1, 5 };
+    struct uio b = { .mm = mm, .iov = &bad, .iovcnt = 1, .size = 5 };
     cr_assert_eq(f->ops->read(f, &b, &pos), -EFAULT);
     close_file(f);
     inode_put(big);

@@ -145,6 +145,48 @@ Test(pipe_buf, faults)
 
 /* The pattern repeats every 256 bytes, so src + (pos % 32768) is the stream from
  * position pos on for any pos. */
+Test(pipe_buf, peek_consume)
+{
+    struct pipe_buf b;
+    cr_assert_eq(pipe_buf_init(&b, 4), 0);
+    fill_pattern();
+    cr_assert_eq(pipe_buf_write(&b, src, 5000, 0), 5000);
+    cr_assert_eq(pipe_buf_peek(&b, dst, 6000), 5000);
+    cr_assert_eq(memcmp(dst, src, 5000), 0);
+    cr_assert_eq(b.bytes, 5000);             /* nothing consumed */
+    pipe_buf_consume(&b, 4500);              /* across the slot boundary */
+    cr_assert_eq(b.used, 1);
+    cr_assert_eq(pipe_buf_read(&b, dst, sizeof(dst)), 500);
+    cr_assert_eq(memcmp(dst, src + 4500, 500), 0);
+    pipe_buf_destroy(&b);
+}
+
+Test(pipe_buf, move_and_dup)
+{
+    struct pipe_buf a, b;
+    cr_assert_eq(pipe_buf_init(&a, 4), 0);
+    cr_assert_eq(pipe_buf_init(&b, 2), 0);
+    fill_pattern();
+    cr_assert_eq(pipe_buf_write(&a, src, 3 * 4096, 0), 3 * 4096);
+    /* tee: copies, nothing consumed, stops when b is full */
+    cr_assert_eq(pipe_buf_dup(&b, &a, 100000), 2 * 4096);
+    cr_assert_eq(a.bytes, 3 * 4096);
+    cr_assert_eq(pipe_buf_read(&b, dst, sizeof(dst)), 2 * 4096);
+    cr_assert_eq(memcmp(dst, src, 2 * 4096), 0);
+    /* a whole slot moves, then a part is copied */
+    cr_assert_eq(pipe_buf_move(&b, &a, 4096 + 10), 4096 + 10);
+    cr_assert_eq(a.bytes, 2 * 4096 - 10);
+    cr_assert_eq(b.used, 2);
+    /* b is full now: its two slots */
+    cr_assert_eq(pipe_buf_write(&b, src, 1, 0), 0);
+    cr_assert_eq(pipe_buf_read(&b, dst, sizeof(dst)), 4096 + 10);
+    cr_assert_eq(memcmp(dst, src, 4096 + 10), 0);
+    cr_assert_eq(pipe_buf_read(&a, dst, sizeof(dst)), 2 * 4096 - 10);
+    cr_assert_eq(memcmp(dst, src + 4096 + 10, 2 * 4096 - 10), 0);
+    pipe_buf_destroy(&a);
+    pipe_buf_destroy(&b);
+}
+
 Test(pipe_buf, random_stream)
 {
     struct pipe_buf b;
