@@ -28,6 +28,7 @@
 #include "sentry/kernel/exec.h"
 #include "sentry/kernel/rootfs.h"
 #include "sentry/kernel/hostsig.h"
+#include "sentry/syscalls/sched.h"
 #include "sentry/confine.h"
 
 struct kernel g_kernel;
@@ -183,7 +184,8 @@ static int setup(const struct boot_config *cfg)
 }
 
 /* first_task: pid 1, its process, credentials, address space and stdio. */
-static struct task *first_task(const struct boot_config *cfg, uint32_t uid, uint32_t gid)
+static struct task *first_task(const struct boot_config *cfg, uint32_t uid, uint32_t gid,
+                               int nice)
 {
     pthread_mutex_init(&g_kernel.mu, NULL);
     pthread_cond_init(&g_kernel.thread_exit, NULL);
@@ -207,6 +209,7 @@ static struct task *first_task(const struct boot_config *cfg, uint32_t uid, uint
     cred_init(&t->cred, uid, gid);
     tg->dumpable = 1;
     t->umask = 022;
+    sched_init_task(t, nice);
     const char *base = strrchr(cfg->exe_path, '/');
     snprintf(t->comm, sizeof(t->comm), "%s", base ? base + 1 : cfg->exe_path);
 
@@ -238,9 +241,13 @@ int sentry_boot(const struct boot_config *cfg)
     signal(SIGPIPE, SIG_IGN);
     /* the guest starts with our ids; taken before confinement (rlimits too) */
     uint32_t uid = getuid(), gid = getgid();
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, 0);   /* the guest starts with our nice value */
+    if (errno)
+        nice = 0;
     if (setup(cfg) < 0)
         return SENTRY_SETUP_FAILED;
-    struct task *t = first_task(cfg, uid, gid);
+    struct task *t = first_task(cfg, uid, gid, nice);
     if (!t)
         return SENTRY_SETUP_FAILED;
     int r;

@@ -71,6 +71,16 @@ struct thread_group {
                                                    * first (see pidref.h) */
 };
 
+/* What the scheduling calls set (sched.c): kept and reported as Linux does; the
+ * host schedules every guest thread as an ordinary thread whatever they say. */
+#define SCHED_CPUS_MAX 1024
+struct task_sched {
+    int nice;                          /* -20..19 */
+    int policy;                        /* SCHED_OTHER, BATCH, IDLE, FIFO, RR */
+    int rt_priority;                   /* 1..99 for FIFO and RR, else 0 */
+    uint64_t affinity[SCHED_CPUS_MAX / 64];   /* the virtual CPUs it may run on */
+};
+
 struct task {
     int tid;                          /* immutable */
     struct thread_group *tg;          /* immutable */
@@ -84,6 +94,7 @@ struct task {
     struct fs_context *fs;            /* root and cwd; owned reference (CLONE_FS shares) */
     struct plat_ctx *ctx;             /* owned by this thread */
     struct guest_regs regs;           /* the guest's registers while in the Sentry */
+    struct task_sched sched;          /* protected by mu; inherited by clone */
     struct syscall_args cur;          /* the call being handled */
     uint64_t sigmask;                 /* blocked signals, bit n-1 for signal n */
     struct sigpending pending;        /* protected by mu */

@@ -135,9 +135,7 @@ SYSCALL_DECL(getuid);
 SYSCALL_DECL(geteuid);
 SYSCALL_DECL(getgid);
 SYSCALL_DECL(getegid);
-SYSCALL_DECL(sched_getaffinity);
 SYSCALL_DECL(sched_yield);
-SYSCALL_DECL(getcpu);
 
 /* signal.c: dispositions and masks (delivery comes with processes) */
 SYSCALL_DECL(rt_sigaction);
@@ -177,6 +175,20 @@ SYSCALL_DECL(getrlimit);
 SYSCALL_DECL(setrlimit);
 SYSCALL_DECL(sysinfo);
 SYSCALL_DECL(umask);
+
+/* sched.c: scheduling parameters and CPU affinity */
+SYSCALL_DECL(sched_getaffinity);
+SYSCALL_DECL(sched_setaffinity);
+SYSCALL_DECL(getcpu);
+SYSCALL_DECL(getpriority);
+SYSCALL_DECL(setpriority);
+SYSCALL_DECL(sched_getscheduler);
+SYSCALL_DECL(sched_setscheduler);
+SYSCALL_DECL(sched_getparam);
+SYSCALL_DECL(sched_setparam);
+SYSCALL_DECL(sched_get_priority_max);
+SYSCALL_DECL(sched_get_priority_min);
+SYSCALL_DECL(sched_rr_get_interval);
 
 /* exec.c: program execution */
 SYSCALL_DECL(execve);

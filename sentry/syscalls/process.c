@@ -109,6 +109,7 @@ static long do_clone(struct task *t, const struct clone_req *req)
     cred_copy(&c->cred, &t->cred);
     c->no_new_privs = t->no_new_privs;   /* pdeath_signal is not inherited: stays 0 */
     c->umask = t->umask;
+    c->sched = t->sched;
     memcpy(c->comm, t->comm, sizeof(c->comm));
     if (flags & CLONE_CHILD_CLEARTID)
         c->clear_child_tid = req->child_tid;

@@ -89,32 +89,6 @@ long sys_geteuid(struct task *t, const struct syscall_args *a) { (void)a; return
 long sys_getgid(struct task *t, const struct syscall_args *a) { (void)a; return t->cred.rgid; }
 long sys_getegid(struct task *t, const struct syscall_args *a) { (void)a; return t->cred.egid; }
 
-/* vcpus: how many CPUs the sandbox shows: the host's online CPUs (not the Sentry
- * thread's own affinity, which the platform narrows to one CPU). */
-static int vcpus(void)
-{
-    return kernel_ncpus();
-}
-
-long sys_sched_getaffinity(struct task *t, const struct syscall_args *a)
-{
-    int pid = arg_int(a, 0);
-    size_t size = arg_size(a, 1);
-    uint64_t mask = arg_u64(a, 2);
-    if (pid != 0 && pid != t->tid)
-        return -ESRCH;
-    int n = vcpus();
-    size_t need = (size_t)((n + 63) / 64) * 8;
-    if (size < need || (size & 7))
-        return -EINVAL;
-    unsigned char bits[128] = { 0 };
-    for (int i = 0; i < n; i++)
-        bits[i / 8] |= (unsigned char)(1u << (i % 8));
-    if (mm_copy_out(t->mm, mask, bits, need, 0) < 0)
-        return -EFAULT;
-    return (long)need;
-}
-
 long sys_sched_yield(struct task *t, const struct syscall_args *a)
 {
     (void)t; (void)a;
@@ -124,12 +98,3 @@ long sys_sched_yield(struct task *t, const struct syscall_args *a)
     return 0;
 }
 
-long sys_getcpu(struct task *t, const struct syscall_args *a)
-{
-    uint32_t cpu = 0, node = 0;
-    if (arg_u64(a, 0) && mm_copy_out(t->mm, arg_u64(a, 0), &cpu, 4, 0) < 0)
-        return -EFAULT;
-    if (arg_u64(a, 1) && mm_copy_out(t->mm, arg_u64(a, 1), &node, 4, 0) < 0)
-        return -EFAULT;
-    return 0;
-}
