@@ -33,7 +33,7 @@ GUEST_BINS := $(patsubst tests/guest/%.c,$(B)/guest/%.gcc,$(GUEST_SRCS)) \
               $(patsubst tests/guest/%.c,$(B)/guest/%.dyn,$(GUEST_SRCS))
 
 DEB_PKGS := libseccomp-dev liburing-dev liblwip-dev libcriterion-dev pkg-config \
-            busybox-static musl-tools
+            busybox-static musl-tools python3 sqlite3
 
 .PHONY: all run test unit guest e2e asan bench deps clean
 all: $(B)/sandbox
