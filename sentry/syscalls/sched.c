@@ -64,7 +64,13 @@ static int matches(struct task *t, struct task *x, int which, int who)
     switch (which) {
     case PRIO_PROCESS: return x->tid == (who ? who : t->tid);
     case PRIO_PGRP: return x->tg->pgid == (who ? who : t->tg->pgid);
-    case PRIO_USER: return x->cred.ruid == (who ? (uint32_t)who : t->cred.ruid);
+    case PRIO_USER: {
+        /* another task's credentials are read under its mu (cred.h) */
+        pthread_mutex_lock(&x->mu);
+        uint32_t ruid = x->cred.ruid;
+        pthread_mutex_unlock(&x->mu);
+        return ruid == (who ? (uint32_t)who : t->cred.ruid);
+    }
     }
     return 0;
 }

@@ -108,6 +108,25 @@ int inode_stat(struct inode *ino, struct stat *st)
     return 0;
 }
 
+void inode_setattr_copy(struct inode *ino, const struct iattr *ia)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    pthread_mutex_lock(&ino->mu);
+    if (ia->valid & ATTR_MODE)
+        ino->mode = (ino->mode & S_IFMT) | (ia->mode & 07777);
+    if (ia->valid & ATTR_UID)
+        ino->uid = ia->uid;
+    if (ia->valid & ATTR_GID)
+        ino->gid = ia->gid;
+    if (ia->valid & ATTR_ATIME)
+        ino->atime = ia->atime;
+    if (ia->valid & ATTR_MTIME)
+        ino->mtime = ia->mtime;
+    ino->ctime = (ia->valid & ATTR_CTIME) ? ia->ctime : now;
+    pthread_mutex_unlock(&ino->mu);
+}
+
 void inode_touch(struct inode *ino, unsigned which)
 {
     struct timespec now;

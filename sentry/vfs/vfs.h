@@ -202,6 +202,10 @@ int inode_stat(struct inode *ino, struct stat *st);
 /* inode_touch: sets the times named by ATTR_ATIME/MTIME/CTIME to now (inode->mu not
  * held by the caller). */
 void inode_touch(struct inode *ino, unsigned which);
+/* inode_setattr_copy: applies ia's mode, owner and times to ino (ctime: ia's, or now),
+ * as Linux's setattr_copy; for filesystems whose attributes live in the inode.
+ * inode->mu not held by the caller. */
+void inode_setattr_copy(struct inode *ino, const struct iattr *ia);
 
 static inline int inode_is_dir(const struct inode *i) { return S_ISDIR(i->mode); }
 static inline int inode_is_lnk(const struct inode *i) { return S_ISLNK(i->mode); }
