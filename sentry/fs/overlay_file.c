@@ -27,10 +27,27 @@ static ssize_t ovl_read(struct file *f, const struct uio *u, int64_t *pos)
     return in->ops->read ? in->ops->read(in, u, pos) : -EINVAL;
 }
 
+/* sync_size: the overlay inode keeps the real file's size for mmap, whose faults
+ * check it without a getattr; writes and truncates through the real file change it. */
+static void sync_size(struct file *f, struct file *in)
+{
+    pthread_mutex_lock(&in->inode->mu);
+    int64_t size = in->inode->size;
+    pthread_mutex_unlock(&in->inode->mu);
+    pthread_mutex_lock(&f->inode->mu);
+    f->inode->size = size;
+    pthread_mutex_unlock(&f->inode->mu);
+}
+
 static ssize_t ovl_write(struct file *f, const struct uio *u, int64_t *pos)
 {
     struct file *in = synced(f);
-    return in->ops->write ? in->ops->write(in, u, pos) : -EINVAL;
+    if (!in->ops->write)
+        return -EINVAL;
+    ssize_t n = in->ops->write(in, u, pos);
+    if (n > 0)
+        sync_size(f, in);
+    return n;
 }
 
 static int ovl_stat(struct file *f, struct stat *st)
@@ -87,8 +104,12 @@ static long ovl_fcntl(struct file *f, int cmd, uint64_t arg)
 static int ovl_truncate(struct file *f, int64_t size)
 {
     struct file *in = inner(f);
-    if (in->ops->truncate)
-        return in->ops->truncate(in, size);
+    if (in->ops->truncate) {
+        int err = in->ops->truncate(in, size);
+        if (err == 0)
+            sync_size(f, in);
+        return err;
+    }
     /* what the VFS does without a truncate op: setattr on the (overlay) inode */
     struct iattr ia = { .valid = ATTR_SIZE, .size = size };
     return f->inode->ops->setattr(f->inode, &ia);

@@ -24,6 +24,10 @@
 /* Backing is allocated this much at a time around a fault: memory-file space is cheap
  * (pages are only committed when touched) and every fault costs a platform round trip. */
 #define FAULT_CHUNK (2ULL << 20)
+/* A read fault on a file mapping also maps the other pages of its aligned window this
+ * size (Linux's fault-around): loading a program touches most pages of its text once,
+ * and each fault is a platform round trip while mapping one more page is not. */
+#define FAULT_AROUND (256ULL << 10)
 /* Where searches for free address space start, below the stack's reservation. */
 #define STACK_RESERVE (8ULL << 20)
 #define STACK_GAP (128ULL << 20)
@@ -780,6 +784,46 @@ static int prot_allows(int prot, unsigned access)
     return 1;
 }
 
+/* fault_around: backs and maps the unbacked pages of addr's FAULT_AROUND window inside
+ * file VMA v, as back_page would one by one (private pages copy-on-write; the caller
+ * skips shared writable mappings so that write faults still mark pages dirty). The
+ * end of the file stops it; failures only mean fewer pages are mapped. */
+static void fault_around(struct mm *mm, struct range *v, uint64_t addr)
+{
+    uint64_t ws = MAX(v->start, addr & ~(FAULT_AROUND - 1));
+    uint64_t we = MIN(v->end, (addr & ~(FAULT_AROUND - 1)) + FAULT_AROUND);
+    const struct vma *vma = &v->vma;   /* stays put: only the PMA array changes */
+    uint64_t run_va = 0, run_off = 0, run_len = 0;
+    int cow = !(vma->flags & VMA_SHARED);
+    int prot = plat_prot(vma, &(struct pma){ .cow = cow });
+
+    if (rm_reserve(&mm->pmas, (we - ws) >> PAGE_SHIFT) < 0)
+        return;
+    for (uint64_t page = ws; page < we; page += PAGE_SIZE) {
+        if (rm_find(&mm->pmas, page))
+            continue;
+        uint64_t idx = vma->pgoff + ((page - v->start) >> PAGE_SHIFT);
+        int64_t off = vma->obj->ops->get_page(vma->obj, idx, 0);
+        if (off < 0)
+            break;
+        struct range r = { .start = page, .end = page + PAGE_SIZE,
+                           .pma = { .off = (uint64_t)off, .cow = cow } };
+        if (rm_insert(&mm->pmas, &r) < 0) {
+            memfile_decref((uint64_t)off, PAGE_SIZE);
+            break;
+        }
+        if (run_len && run_va + run_len == page && run_off + run_len == (uint64_t)off) {
+            run_len += PAGE_SIZE;   /* one platform call for a contiguous run */
+            continue;
+        }
+        if (run_len)
+            g_plat->map(mm->as, gva(run_va), run_len, prot, run_off);
+        run_va = page, run_off = (uint64_t)off, run_len = PAGE_SIZE;
+    }
+    if (run_len)
+        g_plat->map(mm->as, gva(run_va), run_len, prot, run_off);
+}
+
 int mm_handle_fault(struct mm *mm, uint64_t addr, unsigned access, int present,
                     int *si_code)
 {
@@ -817,6 +861,9 @@ int mm_handle_fault(struct mm *mm, uint64_t addr, unsigned access, int present,
     uint64_t s = MAX(p->start, v->start), e = MIN(p->end, v->end);
     ret = g_plat->map(mm->as, gva(s), e - s, plat_prot(&v->vma, &p->pma),
                       p->pma.off + (s - p->start));
+    if (ret == 0 && fresh && v->vma.obj && !(access & FAULT_WRITE) &&
+        !((v->vma.flags & VMA_SHARED) && (v->vma.prot & PROT_WRITE)))
+        fault_around(mm, v, addr);
 out:
     pthread_mutex_unlock(&mm->mu);
     return ret;
