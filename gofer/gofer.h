@@ -4,6 +4,7 @@
 #ifndef GOFER_GOFER_H
 #define GOFER_GOFER_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 /* gofer_main: serves the tree at root on sock until the Sentry closes its end. Opens
@@ -15,8 +16,13 @@ int gofer_main(const char *root, int sock, int readonly);
 
 /* gofer_spawn: starts `/proc/self/exe gofer --root ROOT --fd N [--readonly]` as a
  * child that dies with its parent (PR_SET_PDEATHSIG), with no fd but its socket end
- * inherited. *sentry_sock gets the Sentry's end (close-on-exec), *pid the child.
- * 0 or -errno. */
-int gofer_spawn(const char *root, int readonly, int *sentry_sock, pid_t *pid);
+ * inherited. rootless: in a user namespace of its own whose root is the caller's
+ * uid/gid (lib/userns.h), told so with --root-is. *sentry_sock gets the Sentry's end
+ * (close-on-exec), *pid the child. 0 or -errno. */
+int gofer_spawn(const char *root, int readonly, int rootless, int *sentry_sock, pid_t *pid);
+
+/* gofer_set_root_ids: in a rootless Gofer, root of its user namespace is uid/gid
+ * outside: owners cross that map on the way to the Sentry and back. */
+void gofer_set_root_ids(uint32_t uid, uint32_t gid);
 
 #endif

@@ -19,13 +19,48 @@
 #define OPEN_FLAGS_ALLOWED (O_ACCMODE | O_APPEND | O_TRUNC | O_NONBLOCK | O_DSYNC | \
                             O_SYNC | O_DIRECT)
 
+/* Rootless: root of the Gofer's user namespace stands for these ids outside (-1:
+ * not rootless). The Sentry and the guest see and give host ids; the host shows root
+ * for the user's own files, and the overflow id for owners outside the map. */
+static int64_t g_root_uid = -1, g_root_gid = -1;
+
+void gofer_set_root_ids(uint32_t uid, uint32_t gid)
+{
+    g_root_uid = uid;
+    g_root_gid = gid;
+}
+
+static uint32_t id_out(uint32_t id, int64_t root_is)
+{
+    return root_is >= 0 && id == 0 ? (uint32_t)root_is : id;
+}
+
+/* id_in: an owner from the Sentry in the namespace's terms; ids outside the map stay
+ * as they are, and the kernel refuses them (EINVAL), as chown to another user is
+ * refused to a user who is not root. */
+static uint32_t id_in(uint32_t id, int64_t root_is)
+{
+    if (root_is < 0 || id == (uint32_t)-1)
+        return id;
+    return id == (uint32_t)root_is ? 0 : id;
+}
+
+/* chown_at: fchownat of fd itself with ids from the Sentry. 0 or -errno. */
+static int chown_at(int fd, uint32_t uid, uint32_t gid)
+{
+    if (fchownat(fd, "", id_in(uid, g_root_uid), id_in(gid, g_root_gid),
+                 AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == EINVAL ? -EPERM : -errno;
+    return 0;
+}
+
 static void stat_to_wire(const struct stat *st, struct gp_stat *w)
 {
     *w = (struct gp_stat){
         .dev = st->st_dev, .ino = st->st_ino, .nlink = st->st_nlink,
         .rdev = st->st_rdev, .size = (uint64_t)st->st_size,
-        .blocks = (uint64_t)st->st_blocks, .mode = st->st_mode, .uid = st->st_uid,
-        .gid = st->st_gid, .blksize = (uint32_t)st->st_blksize,
+        .blocks = (uint64_t)st->st_blocks, .mode = st->st_mode,
+        .uid = id_out(st->st_uid, g_root_uid), .gid = id_out(st->st_gid, g_root_gid), .blksize = (uint32_t)st->st_blksize,
         .atime_sec = st->st_atim.tv_sec, .atime_nsec = (uint32_t)st->st_atim.tv_nsec,
         .mtime_sec = st->st_mtim.tv_sec, .mtime_nsec = (uint32_t)st->st_mtim.tv_nsec,
         .ctime_sec = st->st_ctim.tv_sec, .ctime_nsec = (uint32_t)st->st_ctim.tv_nsec,
@@ -78,10 +113,8 @@ static int add_fid_at(struct gofer_server *s, int dirfd, const char *name,
  * root (it cannot chown then; the file keeps the Gofer's ids). */
 static int set_owner(int fd, uint32_t uid, uint32_t gid)
 {
-    if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 &&
-        errno != EPERM)
-        return -errno;
-    return 0;
+    int err = chown_at(fd, uid, gid);
+    return err == -EPERM ? 0 : err;
 }
 
 /* made_node: after mkdir/mknod/symlink of name in dirfd: owner, then a fid. Removes
@@ -330,10 +363,11 @@ static int do_setattr(struct gofer_server *s, struct fid *f, const struct gp_req
             return -errno;
     }
     if (a->valid & (GP_SA_UID | GP_SA_GID)) {
-        uid_t uid = (a->valid & GP_SA_UID) ? a->uid : (uid_t)-1;
-        gid_t gid = (a->valid & GP_SA_GID) ? a->gid : (gid_t)-1;
-        if (fchownat(f->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-            return -errno;
+        uint32_t uid = (a->valid & GP_SA_UID) ? a->uid : (uint32_t)-1;
+        uint32_t gid = (a->valid & GP_SA_GID) ? a->gid : (uint32_t)-1;
+        int err = chown_at(f->fd, uid, gid);
+        if (err < 0)
+            return err;
     }
     if (a->valid & (GP_SA_ATIME | GP_SA_MTIME)) {
         struct timespec ts[2] = {

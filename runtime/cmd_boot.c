@@ -14,8 +14,8 @@ extern char **environ;
 static void boot_usage(FILE *out)
 {
     fprintf(out,
-            "usage: sandbox boot --gofer-fd N --platform NAME --cwd DIR [--readonly]\n"
-            "                    [--strace] [--debug-log FILE] [--probe-confinement]\n"
+            "usage: sandbox boot --gofer-fd N --platform NAME --cwd DIR [--ids UID:GID]\n"
+            "                    [--readonly] [--strace] [--debug-log FILE] [--probe-confinement]\n"
             "                    -- PROGRAM [ARGS...]\n"
             "\n"
             "Runs the Sentry: confines itself, then runs PROGRAM from the tree the Gofer\n"
@@ -53,6 +53,13 @@ int cmd_boot(struct global_opts *g, int argc, char **argv)
             cfg.gofer_sock = (int)v;
         } else if (strcmp(a, "--platform") == 0 && has_value) {
             cfg.platform = argv[++i];
+        } else if (strcmp(a, "--ids") == 0 && has_value) {
+            char extra;
+            if (sscanf(argv[++i], "%u:%u%c", &cfg.uid, &cfg.gid, &extra) != 2) {
+                cli_error("boot: bad --ids '%s'", argv[i]);
+                return EXIT_USAGE;
+            }
+            cfg.ids_given = 1;
         } else if (strcmp(a, "--cwd") == 0 && has_value) {
             cfg.cwd = argv[++i];
         } else if (strcmp(a, "--debug-log") == 0 && has_value) {

@@ -11,10 +11,11 @@
 static void gofer_usage(FILE *out)
 {
     fprintf(out,
-            "usage: sandbox gofer --root DIR --fd N [--readonly]\n"
+            "usage: sandbox gofer --root DIR --fd N [--readonly] [--root-is UID:GID]\n"
             "\n"
             "Serves the tree at DIR to a Sentry over the SOCK_SEQPACKET socket on fd N,\n"
-            "chrooted into DIR, until the Sentry closes it. Started by 'sandbox run'.\n");
+            "chrooted into DIR, until the Sentry closes it. Started by 'sandbox run'.\n"
+            "--root-is: it runs as root of a user namespace that is UID:GID outside.\n");
 }
 
 int cmd_gofer(struct global_opts *g, int argc, char **argv)
@@ -28,6 +29,14 @@ int cmd_gofer(struct global_opts *g, int argc, char **argv)
             return 0;
         } else if (strcmp(argv[i], "--readonly") == 0) {
             readonly = 1;
+        } else if (strcmp(argv[i], "--root-is") == 0 && i + 1 < argc) {
+            unsigned uid, gid;
+            char extra;
+            if (sscanf(argv[++i], "%u:%u%c", &uid, &gid, &extra) != 2) {
+                cli_error("gofer: bad --root-is '%s'", argv[i]);
+                return EXIT_USAGE;
+            }
+            gofer_set_root_ids(uid, gid);
         } else if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
             root = argv[++i];
         } else if (strcmp(argv[i], "--fd") == 0 && i + 1 < argc) {

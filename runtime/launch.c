@@ -1,6 +1,8 @@
 /* Starting a sandbox: the Gofer (gofer_spawn), then the Sentry, a fresh exec of this
  * binary as `sandbox boot` in new mount, pid, ipc, uts and network namespaces, which
- * confines itself before running any guest code. The CLI then only waits, forwarding the signals people send it. */
+ * confines itself before running any guest code. The CLI then only waits, forwarding
+ * the signals people send it. Started by a user other than root, both get a user
+ * namespace of their own first, whose root is that user (lib/userns.h). */
 #include "runtime/launch.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "gofer/gofer.h"
+#include "lib/userns.h"
 #include "runtime/cli.h"
 
 /* The fd `boot` finds the Gofer's socket on. */
@@ -45,8 +48,11 @@ static char **boot_argv(const struct launch_spec *s)
     char **v = calloc(n + 16, sizeof(char *));
     if (!v)
         return NULL;
-    static char fd[16];
+    static char fd[16], ids[48];
     snprintf(fd, sizeof(fd), "%d", BOOT_GOFER_FD);
+    /* the guest runs as the user who started it; the Sentry's own ids may be those
+     * of its user namespace */
+    snprintf(ids, sizeof(ids), "%u:%u", (unsigned)getuid(), (unsigned)getgid());
     size_t i = 0;
     v[i++] = "sandbox";
     v[i++] = "boot";
@@ -56,6 +62,8 @@ static char **boot_argv(const struct launch_spec *s)
     v[i++] = (char *)s->platform;
     v[i++] = "--cwd";
     v[i++] = (char *)s->cwd;
+    v[i++] = "--ids";
+    v[i++] = ids;
     if (s->readonly)
         v[i++] = "--readonly";
     if (s->strace)
@@ -94,8 +102,9 @@ static void __attribute__((noreturn)) boot_child(int gofer_sock, int sync_fd, ch
     _exit(126);
 }
 
-/* start_sentry: clones the boot process into its namespaces. */
-static pid_t start_sentry(const struct launch_spec *s, int gofer_sock)
+/* start_sentry: clones the boot process into its namespaces (and a user namespace
+ * mapped to us when rootless) and lets it go once they are set up. */
+static pid_t start_sentry(const struct launch_spec *s, int gofer_sock, int rootless)
 {
     char **argv = boot_argv(s);
     int sync[2];
@@ -103,7 +112,7 @@ static pid_t start_sentry(const struct launch_spec *s, int gofer_sock)
         free(argv);
         return -ENOMEM;
     }
-    long flags = BOOT_NAMESPACES | SIGCHLD;
+    long flags = BOOT_NAMESPACES | SIGCHLD | (rootless ? CLONE_NEWUSER : 0);
     long pid = syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
     if (pid == 0) {
         close(sync[1]);
@@ -116,26 +125,29 @@ static pid_t start_sentry(const struct launch_spec *s, int gofer_sock)
         close(sync[1]);
         return -e;
     }
-    if (write(sync[1], "g", 1) != 1)
-        cli_error("cannot start the Sentry: %s", strerror(errno));
-    close(sync[1]);
+    int err = rootless ? userns_map_root((pid_t)pid, getuid(), getgid()) : 0;
+    if (err == 0 && write(sync[1], "g", 1) != 1)
+        err = -errno;
+    close(sync[1]);   /* without the byte, the child exits */
+    if (err < 0) {
+        waitpid((pid_t)pid, NULL, 0);
+        return err;
+    }
     return (pid_t)pid;
 }
 
 int launch_sandbox(const struct launch_spec *s)
 {
-    /* Rootless sandboxes (user namespaces for the Gofer and the Sentry, the guest's
-     * ids mapped back) are not done yet: say so instead of failing half-way. */
-    if (geteuid() != 0) {
-        cli_error("run needs root for now: the Gofer chroots and the Sentry makes its "
-                  "own namespaces (rootless mode is not implemented yet)");
-        return 126;
-    }
+    int rootless = geteuid() != 0;
     int gofer_sock;
     pid_t gofer;
-    int r = gofer_spawn(s->root, s->readonly, &gofer_sock, &gofer);
+    int r = gofer_spawn(s->root, s->readonly, rootless, &gofer_sock, &gofer);
     if (r < 0) {
-        cli_error("cannot start the Gofer: %s", strerror(-r));
+        cli_error("cannot start the Gofer%s: %s", rootless ? " in a user namespace" : "",
+                  strerror(-r));
+        if (rootless)
+            cli_error("rootless sandboxes need unprivileged user namespaces "
+                      "(/proc/sys/user/max_user_namespaces > 0)");
         return 126;
     }
     /* The Sentry's first task runs on CPU 0 (the ptrace platform hands CPUs out
@@ -147,7 +159,7 @@ int launch_sandbox(const struct launch_spec *s)
     sched_setaffinity(gofer, sizeof(cpu0), &cpu0);
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
-    pid_t sentry = start_sentry(s, gofer_sock);
+    pid_t sentry = start_sentry(s, gofer_sock, rootless);
     /* the Gofer must see the socket close when the Sentry goes */
     close(gofer_sock);
     if (sentry < 0) {

@@ -239,8 +239,10 @@ int sentry_boot(const struct boot_config *cfg)
     /* a host pipe without a reader is an EPIPE the guest gets (with its own SIGPIPE),
      * never a signal that kills the Sentry */
     signal(SIGPIPE, SIG_IGN);
-    /* the guest starts with our ids; taken before confinement (rlimits too) */
-    uint32_t uid = getuid(), gid = getgid();
+    /* the guest starts with the ids the CLI gave, or ours; taken before confinement
+     * (rlimits too) */
+    uint32_t uid = cfg->ids_given ? cfg->uid : getuid();
+    uint32_t gid = cfg->ids_given ? cfg->gid : getgid();
     errno = 0;
     int nice = getpriority(PRIO_PROCESS, 0);   /* the guest starts with our nice value */
     if (errno)

@@ -43,6 +43,8 @@ struct boot_config {
     char *const *envp;
     int stdio[3];                  /* host fds for the guest's 0, 1, 2 (dup'd here) */
     const char *cwd;
+    unsigned uid, gid;             /* the guest's first ids, when ids_given; else the */
+    int ids_given;                 /* Sentry's own */
     int strace;
     const char *debug_log;         /* NULL: none */
     int probe_confinement;         /* report on stderr what the confined Sentry is
