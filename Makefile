@@ -4,6 +4,8 @@
 #   make test       unit, guest (native vs sandbox) and end-to-end tests
 #   make asan       build/asan/sandbox with AddressSanitizer and UBSan
 #   make bench      benchmarks as ratios to native (and to runsc when installed)
+#   make test-kvm-hw  the guest tests on --platform=kvm inside a QEMU (TCG) VM whose
+#                   emulated AMD CPU has SVM: the hardware-virtualization path
 #   make deps       install the Debian packages the build needs (run by run and test)
 
 CC      ?= gcc
@@ -35,7 +37,10 @@ GUEST_BINS := $(patsubst tests/guest/%.c,$(B)/guest/%.gcc,$(GUEST_SRCS)) \
 DEB_PKGS := libseccomp-dev liburing-dev liblwip-dev libcriterion-dev pkg-config \
             busybox-static musl-tools python3 sqlite3
 
-.PHONY: all run test unit guest e2e asan bench deps clean
+# Only for make test-kvm-hw (tests/kvm-hw/run.sh): QEMU and what builds its initramfs.
+KVM_HW_PKGS := qemu-system-x86 cpio busybox-static
+
+.PHONY: all run test unit guest e2e asan bench deps clean test-kvm-hw
 all: $(B)/sandbox
 
 $(B)/sandbox: $(B)/obj/$(MAIN:.c=.o) $(B)/libsandbox.a
@@ -77,13 +82,18 @@ $(B)/guest/%.musl: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(dir $@)
 	musl-gcc -O1 -g -static -pthread -Wall -Wno-unused-result -o $@ $<
 
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+# install-missing PKGS: installs those Debian packages of PKGS that are not yet.
+define install-missing
+	@missing=""; for p in $(1); do \
 	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+endef
+
+deps:
+	$(call install-missing,$(DEB_PKGS))
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -95,6 +105,11 @@ guest: $(B)/sandbox $(GUEST_BINS)
 test: deps
 	@$(MAKE) --no-print-directory all unit guest
 	@tests/run-all.sh $(B)
+
+test-kvm-hw: deps
+	$(call install-missing,$(KVM_HW_PKGS))
+	@$(MAKE) --no-print-directory all guest
+	@tests/kvm-hw/run.sh $(B)
 
 asan:
 	@$(MAKE) --no-print-directory B=build/asan \

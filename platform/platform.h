@@ -106,7 +106,8 @@ struct platform_ops {
      * on ctx in as (fpu_get before any run gives the initial state). 0 or -errno. */
     int (*fpu_get)(struct plat_ctx *ctx, struct plat_as *as, struct guest_fpu *fpu);
     int (*fpu_set)(struct plat_ctx *ctx, struct plat_as *as, const struct guest_fpu *fpu);
-    /* fpu_size: bytes of XSAVE state in use (what a signal frame must hold). */
+    /* fpu_size: bytes of XSAVE state in use (what a signal frame must hold); 512
+     * means the CPU has no XSAVE and the state is a bare FXSAVE image. */
     unsigned (*fpu_size)(void);
 
     /* Guest addresses usable by this platform: [0, user_max), minus the ranges that

@@ -73,10 +73,14 @@ static int ptrace_init(int memfd, void *base, uint64_t max)
     (void)base; (void)max;
     g_memfd = memfd;
     unsigned a, b, c, d;
-    if (__get_cpuid_count(0xd, 0, &a, &b, &c, &d) && b > 0 && b <= GUEST_FPU_MAX)
+    /* XSAVE in use (CPUID.1:ECX OSXSAVE) gives the XSAVE regset; a CPU without it
+     * (an old one, or QEMU's default model) has only the 512-byte FXSAVE image */
+    int osxsave = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 27));
+    if (osxsave && __get_cpuid_count(0xd, 0, &a, &b, &c, &d) && b > 512 &&
+        b <= GUEST_FPU_MAX)
         g_xsave_size = b;
     else
-        g_xsave_size = 512 + 64;
+        g_xsave_size = 512;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     g_ncpu = n > 0 ? (int)n : 1;
 
@@ -496,6 +500,9 @@ static void ptrace_interrupt(struct plat_ctx *c)
         syscall(SYS_tgkill, pid, tid, SIG_INTERRUPT);
 }
 
+/* fpu_regset: the XSAVE image when the CPU uses XSAVE, else the FXSAVE one. */
+static int fpu_regset(void) { return g_xsave_size > 512 ? NT_X86_XSTATE : NT_PRFPREG; }
+
 static int ptrace_fpu_get(struct plat_ctx *c, struct plat_as *as, struct guest_fpu *f)
 {
     (void)c;
@@ -503,7 +510,7 @@ static int ptrace_fpu_get(struct plat_ctx *c, struct plat_as *as, struct guest_f
     if (!st)
         return -EAGAIN;
     struct iovec iov = { f->xsave, g_xsave_size };
-    if (ptrace(PTRACE_GETREGSET, st->tid, NT_X86_XSTATE, &iov) < 0)
+    if (ptrace(PTRACE_GETREGSET, st->tid, fpu_regset(), &iov) < 0)
         return -errno;
     return 0;
 }
@@ -515,7 +522,7 @@ static int ptrace_fpu_set(struct plat_ctx *c, struct plat_as *as, const struct g
     if (!st)
         return -EAGAIN;
     struct iovec iov = { (void *)f->xsave, g_xsave_size };
-    if (ptrace(PTRACE_SETREGSET, st->tid, NT_X86_XSTATE, &iov) < 0)
+    if (ptrace(PTRACE_SETREGSET, st->tid, fpu_regset(), &iov) < 0)
         return -errno;
     return 0;
 }

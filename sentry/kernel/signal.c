@@ -316,25 +316,30 @@ static int setup_frame(struct task *t, int sig, const siginfo_t *info,
     int was_on = on_altstack(t, r->rsp);
     if ((act->flags & SA_ONSTACK) && !(t->altstack.flags & SS_DISABLE) && !was_on)
         sp = t->altstack.sp + t->altstack.size;
-    uint64_t fpstate = (sp - xsize - 4) & ~63ULL;
+    /* with XSAVE, Linux describes the image in the FXSAVE area's software bytes and
+     * ends it with a second magic; a CPU without XSAVE gets the bare FXSAVE image */
+    int xsave = xsize > 512;
+    uint64_t fpstate = (sp - xsize - (xsave ? 4 : 0)) & ~63ULL;
     uint64_t frame = ((fpstate - sizeof(struct guest_rt_sigframe)) & ~15ULL) - 8;
 
     if (g_plat->fpu_get(t->ctx, t->mm->as, &fpu) < 0)
         return -EFAULT;
-    struct fpx_sw_bytes sw = { .magic1 = FP_XSTATE_MAGIC1, .extended_size = xsize + 4,
-                               .xstate_size = xsize };
-    memcpy(&sw.xfeatures, fpu.xsave + 512, 8);  /* XSTATE_BV: what the area holds */
-    sw.xfeatures |= 3;                          /* x87 and SSE are always described */
-    memcpy(fpu.xsave + 464, &sw, sizeof(sw));
+    if (xsave) {
+        struct fpx_sw_bytes sw = { .magic1 = FP_XSTATE_MAGIC1,
+                                   .extended_size = xsize + 4, .xstate_size = xsize };
+        memcpy(&sw.xfeatures, fpu.xsave + 512, 8);  /* XSTATE_BV: what it holds */
+        sw.xfeatures |= 3;                          /* x87 and SSE always described */
+        memcpy(fpu.xsave + 464, &sw, sizeof(sw));
+    }
     uint32_t magic2 = FP_XSTATE_MAGIC2;
     if (mm_copy_out(t->mm, fpstate, fpu.xsave, xsize, 0) < 0 ||
-        mm_copy_out(t->mm, fpstate + xsize, &magic2, 4, 0) < 0)
+        (xsave && mm_copy_out(t->mm, fpstate + xsize, &magic2, 4, 0) < 0))
         return -EFAULT;
 
     struct guest_rt_sigframe f;
     memset(&f, 0, sizeof(f));
     f.pretcode = act->restorer;
-    f.uc.flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+    f.uc.flags = (xsave ? UC_FP_XSTATE : 0) | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
     f.uc.ss_sp = t->altstack.sp;
     f.uc.ss_flags = (t->altstack.flags & SS_DISABLE) ? SS_DISABLE :
                     (was_on ? SS_ONSTACK : 0);
@@ -507,7 +512,9 @@ long signal_return(struct task *t)
         if (mm_copy_in(t->mm, fpu.xsave, sc->fpstate, xsize) < 0)
             goto bad;
         memcpy(&sw, fpu.xsave + 464, sizeof(sw));
-        if (sw.magic1 == FP_XSTATE_MAGIC1 && sw.xstate_size == xsize &&
+        if (xsize == 512) {
+            /* no XSAVE: the FXSAVE image is all there is */
+        } else if (sw.magic1 == FP_XSTATE_MAGIC1 && sw.xstate_size == xsize &&
             mm_copy_in(t->mm, &magic2, sc->fpstate + xsize, 4) == 0 &&
             magic2 == FP_XSTATE_MAGIC2) {
             /* a full XSAVE image */

@@ -15,7 +15,9 @@
 #                             not a failure of the test itself.
 # SANDBOX_PLATFORMS="ptrace kvm" repeats every case once per platform, passing
 # --platform=NAME to `run`; by default the sandbox's default platform runs alone.
-# GUEST_TIMEOUT (default 60) bounds each run, in seconds.
+# GUEST_TIMEOUT (default 60) bounds each run, in seconds. GUEST_TESTS (a grep -E
+# pattern on test names, default all) and GUEST_VARIANTS (default "gcc musl pie dyn")
+# narrow the run.
 #
 # A native exit status of 77 skips the case. A native run that prints a "FAIL " line, or
 # (without exit-status: any) exits nonzero, fails the case: the test itself is broken
@@ -35,6 +37,8 @@ build=$2
 src_dir=$(cd "$(dirname "$0")" && pwd)
 timeout_s=${GUEST_TIMEOUT:-60}
 read -r -a platforms <<<"${SANDBOX_PLATFORMS:-}"
+read -r -a variants <<<"${GUEST_VARIANTS:-gcc musl pie dyn}"
+tests_re=${GUEST_TESTS:-.}
 [ ${#platforms[@]} -gt 0 ] || platforms=("")
 
 passed=0 failed=0 skipped=0
@@ -134,10 +138,11 @@ fi
 
 for src in "${sources[@]}"; do
     name=$(basename "$src" .c)
+    grep -qE "$tests_re" <<<"$name" || continue
     any_exit=0
     grep -q '^// exit-status: any' "$src" && any_exit=1
     mapfile -t sets < <(arg_sets "$src")
-    for libc in gcc musl pie dyn; do
+    for libc in "${variants[@]}"; do
         bin=$build/guest/$name.$libc
         if [ ! -x "$bin" ]; then
             echo "FAIL $name [$libc]: $bin not built (make guest)"
