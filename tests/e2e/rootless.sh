@@ -51,27 +51,15 @@ chmod 600 "$work/secret"
 
 as_user() { setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"; }
 
-# same NAME CMD: CMD under sh as the user, natively and sandboxed: same stdout and
-# exit status, and some output.
+. "$(dirname "$0")/lib/compare.sh"
+run_as=(setpriv --reuid="$uid" --regid="$uid" --clear-groups)
+
+# same NAME CMD: CMD under sh as the user in its home, natively and sandboxed: same
+# stdout and exit status, and some output.
 same() {
-    local name=$1 cmd=$2
-    (cd "$work/home" && timeout -k 5 "$timeout_s" setpriv --reuid="$uid" --regid="$uid" \
-        --clear-groups sh -c "$cmd") </dev/null >"$work/native.out" 2>/dev/null
-    local n_rc=$?
-    (cd "$work/home" && timeout -k 5 "$timeout_s" setpriv --reuid="$uid" --regid="$uid" \
-        --clear-groups "$sandbox" run sh -c "$cmd") </dev/null >"$work/sandbox.out" \
-        2>"$work/sandbox.err"
-    local s_rc=$?
-    if [ "$n_rc" = "$s_rc" ] && cmp -s "$work/native.out" "$work/sandbox.out" &&
-        [ -s "$work/native.out" ]; then
-        echo "PASS $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $name (exit native $n_rc, sandbox $s_rc)"
-        diff "$work/native.out" "$work/sandbox.out" | head -20
-        tail -5 "$work/sandbox.err"
-        failed=$((failed + 1))
-    fi
+    cd "$work/home" || return
+    compare_case "$1" sh sh "$2"
+    cd - >/dev/null || return
 }
 
 # check NAME EXPECTED CMD: CMD in the sandbox as the user must print EXPECTED.

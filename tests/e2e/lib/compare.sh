@@ -1,6 +1,7 @@
 # Sourced by the e2e scripts that compare a command line run natively with the same
 # command line run in the sandbox. The caller sets: sandbox (the binary), work (a
-# scratch directory), timeout_s, and the counters passed, failed, skipped.
+# scratch directory), timeout_s, and the counters passed, failed, skipped; optionally
+# run_as, an array of words both runs start with (e.g. setpriv ... to run as a user).
 
 # compare_case NAME NEEDS SHELL CMD: runs `SHELL -c CMD` natively and as
 # `$sandbox run SHELL -c CMD` (stdin /dev/null); stdout and exit status must match and
@@ -18,9 +19,11 @@ compare_case() {
         return
     fi
     local n_out=$work/native.out s_out=$work/sandbox.out s_err=$work/sandbox.err
-    timeout -k 5 "$timeout_s" "$shell" -c "$cmd" </dev/null >"$n_out" 2>/dev/null
+    timeout -k 5 "$timeout_s" ${run_as[@]+"${run_as[@]}"} "$shell" -c "$cmd" </dev/null \
+        >"$n_out" 2>/dev/null
     local n_rc=$?
-    timeout -k 5 "$timeout_s" "$sandbox" run "$shell" -c "$cmd" </dev/null >"$s_out" 2>"$s_err"
+    timeout -k 5 "$timeout_s" ${run_as[@]+"${run_as[@]}"} "$sandbox" run "$shell" -c "$cmd" \
+        </dev/null >"$s_out" 2>"$s_err"
     local s_rc=$?
     if [ "$n_rc" = "$s_rc" ] && cmp -s "$n_out" "$s_out" && [ -s "$n_out" ]; then
         echo "PASS $name"
