@@ -58,8 +58,14 @@ void proc_snap_task(struct task *t, struct proc_snap *s)
     pthread_mutex_lock(&t->mu);
     cred_copy(&s->cred, &t->cred);
     s->sigblk = t->sigmask;
-    s->sigpnd = t->pending.mask;
+    s->sigpnd = sigpending_private(&t->pending);
     pthread_mutex_unlock(&t->mu);
+    s->sigq = sigqueue_user_count(s->cred.ruid);
+    for (struct task *x = tg->threads; x; x = x->next) {
+        pthread_mutex_lock(&x->mu);
+        s->shdpnd |= x->pending.shared;
+        pthread_mutex_unlock(&x->mu);
+    }
     for (int i = 0; i < GUEST_NSIG; i++) {
         uint64_t h = tg->actions[i].handler;
         if (h == (uint64_t)(uintptr_t)SIG_IGN)
@@ -280,11 +286,13 @@ void proc_gen_status(const struct proc_snap *s, struct sbuf *b)
 #undef KB
         sb_printf(b, "HugetlbPages:\t%8u kB\n", 0);
     }
-    sb_printf(b, "CoreDumping:\t0\nTHP_enabled:\t1\nThreads:\t%d\nSigQ:\t0/%llu\n",
-              s->nthreads, (unsigned long long)s->rlimits[RLIMIT_SIGPENDING][0]);
+    sb_printf(b, "CoreDumping:\t0\nTHP_enabled:\t1\nThreads:\t%d\nSigQ:\t%llu/%llu\n",
+              s->nthreads, (unsigned long long)s->sigq,
+              (unsigned long long)s->rlimits[RLIMIT_SIGPENDING][0]);
     sb_printf(b, "SigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\nSigIgn:\t%016llx\n"
                  "SigCgt:\t%016llx\n",
-              (unsigned long long)s->sigpnd, 0ULL, (unsigned long long)s->sigblk,
+              (unsigned long long)s->sigpnd, (unsigned long long)s->shdpnd,
+              (unsigned long long)s->sigblk,
               (unsigned long long)s->sigign, (unsigned long long)s->sigcgt);
     sb_printf(b, "CapInh:\t%016llx\nCapPrm:\t%016llx\nCapEff:\t%016llx\nCapBnd:\t%016llx\n"
                  "CapAmb:\t%016llx\n",

@@ -58,6 +58,7 @@ struct task *task_alloc(void)
 
 static void task_free(struct task *t)
 {
+    sigpending_clear(&t->pending);   /* anything sent after its exit's flush */
     cred_release(&t->cred);
     free(t->start_fpu);
     pthread_cond_destroy(&t->cond);
