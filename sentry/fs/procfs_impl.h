@@ -52,8 +52,14 @@ struct proc_snap {
     uint32_t umask;
     int no_new_privs;
     uint64_t sigblk, sigpnd, sigign, sigcgt;
+    uint64_t shdpnd;            /* process-directed signals pending on any thread */
+    uint64_t sigq;              /* signals queued for the real user (SigQ) */
     int exit_signal;
     uint64_t rlimits[16][2];
+    /* resource use (cputime.h): the thread's, its process's, and the reaped
+     * children's; `thread` picks the thread's or the process's for stat */
+    int thread;
+    struct rusage_acct use_thread, use_group, use_children;
     struct mm *mm;              /* a reference, NULL for a zombie */
     struct fdtable *fds;        /* a reference, NULL for a zombie */
 };

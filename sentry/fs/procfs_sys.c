@@ -300,7 +300,7 @@ size_t procfs_fmt_cpuinfo(char *buf, size_t size)
 
 /* ---- stat, uptime, loadavg, version, filesystems ---- */
 
-#define USER_HZ 100
+/* USER_HZ comes from cputime.h (through task.h) */
 
 static void gen_stat(struct sbuf *b)
 {

@@ -58,8 +58,14 @@ void proc_snap_task(struct task *t, struct proc_snap *s)
     pthread_mutex_lock(&t->mu);
     cred_copy(&s->cred, &t->cred);
     s->sigblk = t->sigmask;
-    s->sigpnd = t->pending.mask;
+    s->sigpnd = sigpending_private(&t->pending);
     pthread_mutex_unlock(&t->mu);
+    s->sigq = sigqueue_user_count(s->cred.ruid);
+    for (struct task *x = tg->threads; x; x = x->next) {
+        pthread_mutex_lock(&x->mu);
+        s->shdpnd |= x->pending.shared;
+        pthread_mutex_unlock(&x->mu);
+    }
     for (int i = 0; i < GUEST_NSIG; i++) {
         uint64_t h = tg->actions[i].handler;
         if (h == (uint64_t)(uintptr_t)SIG_IGN)
@@ -68,6 +74,9 @@ void proc_snap_task(struct task *t, struct proc_snap *s)
             s->sigcgt |= 1ULL << i;
     }
     s->exit_signal = tg->exit_signal;
+    cputime_usage_thread(t, &s->use_thread);
+    cputime_usage_group(tg, &s->use_group);
+    s->use_children = tg->used_children;
     memcpy(s->rlimits, tg->rlimits, sizeof(s->rlimits));
     /* a process's mm and fd table are released after its last thread leaves (nlive
      * reaches 0 under g_kernel.mu first): only take references before that */
@@ -178,10 +187,20 @@ void proc_gen_stat(const struct proc_snap *s, struct sbuf *b)
     unsigned long long rsslim = s->rlimits[RLIMIT_RSS][0];
     /* the legacy signal fields show only signals 1-31 */
     const uint64_t low = 0x7fffffffULL;
-    /* fields 1-21 */
-    sb_printf(b, "%d (%s) %c %d %d %d %d %d %u 0 0 0 0 0 0 0 0 20 0 %d 0",
+    /* the thread's use under task/TID/, the process's (all threads, exited ones
+     * too) under PID/; the children's either way, as Linux's do_task_stat */
+    const struct rusage_acct *u = s->thread ? &s->use_thread : &s->use_group;
+    const struct rusage_acct *c = &s->use_children;
+    /* fields 1-21: ... flags minflt cminflt majflt cmajflt utime stime cutime cstime
+     * priority nice num_threads itrealvalue */
+    sb_printf(b, "%d (%s) %c %d %d %d %d %d %u %llu %llu 0 0 %llu %llu %llu %llu 20 0 %d 0",
               s->tid, s->comm, s->state, s->ppid, s->pgid, s->sid, s->tty_nr, s->tpgid,
-              0x00400000u /* PF_RANDOMIZE */, s->nthreads);
+              0x00400000u /* PF_RANDOMIZE */, (unsigned long long)u->min_flt,
+              (unsigned long long)c->min_flt,
+              (unsigned long long)(u->cpu.utime / NS_PER_USER_HZ),
+              (unsigned long long)(u->cpu.stime / NS_PER_USER_HZ),
+              (unsigned long long)(c->cpu.utime / NS_PER_USER_HZ),
+              (unsigned long long)(c->cpu.stime / NS_PER_USER_HZ), s->nthreads);
     /* 22-30: starttime vsize rss rsslim startcode endcode startstack kstkesp kstkeip */
     sb_printf(b, " 0 %llu %llu %llu %llu %llu %llu 0 0",
               (unsigned long long)n.vsize, (unsigned long long)(n.rss / PAGE_SIZE), rsslim,
@@ -267,11 +286,13 @@ void proc_gen_status(const struct proc_snap *s, struct sbuf *b)
 #undef KB
         sb_printf(b, "HugetlbPages:\t%8u kB\n", 0);
     }
-    sb_printf(b, "CoreDumping:\t0\nTHP_enabled:\t1\nThreads:\t%d\nSigQ:\t0/%llu\n",
-              s->nthreads, (unsigned long long)s->rlimits[RLIMIT_SIGPENDING][0]);
+    sb_printf(b, "CoreDumping:\t0\nTHP_enabled:\t1\nThreads:\t%d\nSigQ:\t%llu/%llu\n",
+              s->nthreads, (unsigned long long)s->sigq,
+              (unsigned long long)s->rlimits[RLIMIT_SIGPENDING][0]);
     sb_printf(b, "SigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\nSigIgn:\t%016llx\n"
                  "SigCgt:\t%016llx\n",
-              (unsigned long long)s->sigpnd, 0ULL, (unsigned long long)s->sigblk,
+              (unsigned long long)s->sigpnd, (unsigned long long)s->shdpnd,
+              (unsigned long long)s->sigblk,
               (unsigned long long)s->sigign, (unsigned long long)s->sigcgt);
     sb_printf(b, "CapInh:\t%016llx\nCapPrm:\t%016llx\nCapEff:\t%016llx\nCapBnd:\t%016llx\n"
                  "CapAmb:\t%016llx\n",
@@ -293,7 +314,8 @@ void proc_gen_status(const struct proc_snap *s, struct sbuf *b)
     else
         sb_printf(b, "Cpus_allowed_list:\t0\n");
     sb_printf(b, "Mems_allowed:\t1\nMems_allowed_list:\t0\n"
-                 "voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n");
+                 "voluntary_ctxt_switches:\t%llu\nnonvoluntary_ctxt_switches:\t0\n",
+              (unsigned long long)s->use_thread.nvcsw);
 }
 
 /* ---- limits ---- */
@@ -625,6 +647,7 @@ int proc_gen_task_file(const struct proc_node *n, struct sbuf *b)
     struct proc_snap s;
     if (proc_snap_tid(n->tgid, n->tid, &s) < 0)
         return -ESRCH;
+    s.thread = n->thread;
     int err = 0;
     switch (n->kind) {
     case PK_T_STAT: proc_gen_stat(&s, b); break;

@@ -232,6 +232,24 @@ static struct task *first_task(const struct boot_config *cfg, uint32_t uid, uint
     return t;
 }
 
+/* first_task_exit: task_exit for the first task, run by this thread: the sandbox's
+ * status once init has died. If an exec in another thread of init made that thread
+ * the leader (exec.c), this one leaves early and the process ends on the other's
+ * host thread: wait for that. */
+static int first_task_exit(struct task *t)
+{
+    struct thread_group *tg = t->tg;   /* init's is never reaped */
+    int status = task_exit(t);
+    if (status >= 0)
+        return status;
+    pthread_mutex_lock(&g_kernel.mu);
+    while (!tg->zombie)
+        pthread_cond_wait(&g_kernel.thread_exit, &g_kernel.mu);
+    status = tg->exit_status;
+    pthread_mutex_unlock(&g_kernel.mu);
+    return status;
+}
+
 int sentry_boot(const struct boot_config *cfg)
 {
     /* before any thread exists, so every Sentry thread inherits the mask */
@@ -270,9 +288,7 @@ int sentry_boot(const struct boot_config *cfg)
         fprintf(stderr, "sandbox: %s: cannot execute: %s\n", cfg->exe_path, strerror(-r));
         return r;
     }
-    if (t->exiting)
-        return task_exit(t);
-
-    task_run(t);
-    return task_exit(t);
+    if (!t->exiting)
+        task_run(t);
+    return first_task_exit(t);
 }

@@ -24,6 +24,10 @@
 struct task;
 struct thread_group;
 
+/* USER_HZ: the unit of times(2), wait's si_utime and /proc's tick counts. */
+#define USER_HZ 100
+#define NS_PER_USER_HZ (1000000000ULL / USER_HZ)
+
 /* Where a task's time goes. */
 enum cpu_state {
     CPU_SENTRY = 0,   /* system time */

@@ -96,19 +96,46 @@ static size_t count(char *const *v)
     return n;
 }
 
-/* dethread: the other threads of t's process exit before the image changes. */
+/* take_lead: t, exec'ing in a thread other than its process's leader, becomes the
+ * leader as in Linux's de_thread: it takes the leader's pid (the tgid; its own tid is
+ * freed) and the old leader, already exited and waiting in task_exit, is released:
+ * its host thread leaves as any thread's does. t's host thread created the new
+ * address space's stub, which is what a leader's host thread must own; t has left
+ * the old one, whose stub dies with the old leader's host thread. Every other thread
+ * has exited (dethread). */
+static void take_lead(struct task *t)
+{
+    pthread_mutex_lock(&g_kernel.mu);
+    struct thread_group *tg = t->tg;
+    struct task *old = tg->leader;
+    if (old == t) {
+        pthread_mutex_unlock(&g_kernel.mu);
+        return;
+    }
+    int old_tid = t->tid;
+    if (g_kernel.tasks[old_tid] == t)
+        g_kernel.tasks[old_tid] = NULL;
+    g_kernel.tasks[tg->tgid] = t;
+    t->tid = tg->tgid;
+    old->tid = old_tid;
+    tg->leader = t;
+    if (g_kernel.init == old)
+        g_kernel.init = t;
+    pthread_cond_broadcast(&g_kernel.thread_exit);   /* the old leader may go */
+    pthread_mutex_unlock(&g_kernel.mu);
+}
+
+/* dethread: the other threads of t's process exit before the image changes (a
+ * leader that is not t waits in task_exit until take_lead). -EAGAIN if t is being
+ * killed meanwhile (a group exit, or another thread's exec): the call fails and t
+ * exits. */
 static int dethread(struct task *t)
 {
     pthread_mutex_lock(&g_kernel.mu);
     struct thread_group *tg = t->tg;
-    if (tg->nlive > 1 && tg->leader != t) {
-        /* Linux would make the caller the leader (taking its tid); our leader's host
-         * thread owns the platform address space, so this is refused */
-        pthread_mutex_unlock(&g_kernel.mu);
-        log_warn("task %d: execve from a non-leader thread of a threaded process is not "
-                 "supported", t->tid);
-        return -EINVAL;
-    }
+    int ret = -EAGAIN;
+    if (t->exiting)
+        goto out;
     for (struct task *x = tg->threads; x; x = x->next) {
         if (x != t) {
             x->exiting = 1;
@@ -117,8 +144,12 @@ static int dethread(struct task *t)
     }
     while (tg->nlive > 1)
         pthread_cond_wait(&g_kernel.thread_exit, &g_kernel.mu);
+    if (t->exiting)
+        goto out;
+    ret = 0;
+out:
     pthread_mutex_unlock(&g_kernel.mu);
-    return 0;
+    return ret;
 }
 
 int kernel_execve(struct task *t, int dirfd, const char *path, char *const argv[],
@@ -227,8 +258,11 @@ int kernel_execve(struct task *t, int dirfd, const char *path, char *const argv[
     ret = loader_load(t, exe, interp, path, args, envp, err, sizeof(err));
     if (old) {
         cputime_note_rss(t->tg, mm_rss(old));   /* ru_maxrss spans the exec */
+        /* a thread that was not the old image's leader ends its stub thread there */
+        g_plat->thread_leave(old->as);
         mm_put(old);
     }
+    take_lead(t);
     ptimer_exit(t->tg, 0);   /* POSIX timers do not survive exec; itimers do */
     if (ret < 0) {
         log_err("execve %s: %s", cur_path, err);

@@ -82,7 +82,7 @@ void jobctl_prepare_signal(struct thread_group *tg, int sig)
     if (SIGBIT(sig) & JOBCTL_STOP_SIGS) {
         for (struct task *x = tg->threads; x; x = x->next) {
             pthread_mutex_lock(&x->mu);
-            x->pending.mask &= ~SIGBIT(SIGCONT);
+            signal_discard(x, SIGBIT(SIGCONT));
             pthread_mutex_unlock(&x->mu);
         }
         return;
@@ -91,7 +91,7 @@ void jobctl_prepare_signal(struct thread_group *tg, int sig)
         return;
     for (struct task *x = tg->threads; x; x = x->next) {
         pthread_mutex_lock(&x->mu);
-        x->pending.mask &= ~JOBCTL_STOP_SIGS;
+        signal_discard(x, JOBCTL_STOP_SIGS);
         set_jobctl(x, 0);
         pthread_cond_broadcast(&x->cond);
         pthread_mutex_unlock(&x->mu);
@@ -219,7 +219,7 @@ static int stop_wait(struct task *t)
         pthread_cond_wait(&t->cond, &t->mu);
     int dying = t->exiting;
     if (!dying && (t->jobctl & JOBCTL_STOPPED) && sig) {
-        t->pending.mask &= ~SIGBIT(sig);
+        signal_discard(t, SIGBIT(sig));
         dying = 1;
     } else {
         sig = 0;
@@ -268,7 +268,7 @@ int jobctl_in_sleep(struct task *t)
         return 0;
     /* dequeue the stop signal and stop where t sleeps, as if the call were restarted */
     int sig = __builtin_ctzll(stops) + 1;
-    t->pending.mask &= ~SIGBIT(sig);
+    signal_discard(t, SIGBIT(sig));
     set_jobctl(t, t->jobctl | JOBCTL_STOP_DEQUEUED);
     pthread_mutex_unlock(&t->mu);
     begin_stop(t, sig);

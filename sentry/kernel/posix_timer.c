@@ -160,11 +160,8 @@ static void fire(struct ktimer *k, uint64_t count)
     struct timer_fields f = { .tid = pt->id, .overrun = 0, .sigval = pt->ev.value,
                               .sys_private = pt->cookie };
     put_fields(&si, &f);
-    int r = to ? signal_send(to, pt->ev.signo, &si)
-               : signal_send_group(tg, pt->ev.signo, &si);
-    if (r != 1) {
-        /* ignored, or an instance of the signal from elsewhere is pending (one per
-         * signal number here): this expiry is lost, the next one tries again */
+    if (signal_send_timer(tg, to, pt->ev.signo, &si) != 1) {
+        /* ignored (or no memory): this expiry is lost, the next one tries again */
         pthread_mutex_lock(&g_mu);
         pt->queued = 0;
         pt->overrun = 0;

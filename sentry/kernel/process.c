@@ -58,6 +58,7 @@ struct task *task_alloc(void)
 
 static void task_free(struct task *t)
 {
+    sigpending_clear(&t->pending);   /* anything sent after its exit's flush */
     cred_release(&t->cred);
     free(t->start_fpu);
     pthread_cond_destroy(&t->cond);
@@ -350,10 +351,12 @@ int task_exit(struct task *t)
     if (!leader && g_kernel.tasks[t->tid] == t)
         g_kernel.tasks[t->tid] = NULL;
     /* the leader's host thread stays until the last thread has gone: it created the
-     * stub process, which must outlive every thread of it */
+     * stub process, which must outlive every thread of it; unless an exec in another
+     * thread makes that thread the leader (exec.c), then it leaves as the others do */
     pthread_cond_broadcast(&g_kernel.thread_exit);
-    while (leader && tg->nlive > 0)
+    while (tg->leader == t && tg->nlive > 0)
         pthread_cond_wait(&g_kernel.thread_exit, &g_kernel.mu);
+    leader = tg->leader == t;
     pthread_mutex_unlock(&g_kernel.mu);
 
     if (!leader) {
@@ -386,6 +389,7 @@ int task_exit(struct task *t)
     jobctl_exit_orphans(tg);
     reparent_children(t);
     tg->zombie = 1;
+    pthread_cond_broadcast(&g_kernel.thread_exit);   /* boot.c waits for init's end */
     pidref_exited(tg);
     int is_init = t == g_kernel.init;
     if (is_init)

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "lib/err.h"
 #include "lib/log.h"
@@ -89,39 +90,37 @@ static struct waitq g_signal_wq = { PTHREAD_MUTEX_INITIALIZER, NULL };
 
 struct waitq *signal_waitq(void) { return &g_signal_wq; }
 
-/* send: queues sig for t; shared marks a process-directed signal. See signal_send. */
-static int send(struct task *t, int sig, const siginfo_t *info, int shared)
+/* send: queues sig for t with SQ_* flags (SQ_SHARED: a process-directed signal).
+ * See signal_send. */
+static int send(struct task *t, int sig, const siginfo_t *info, unsigned flags)
 {
     if (sig < 1 || sig > GUEST_NSIG)
         return -1;
     if (SIGBIT(sig) & (JOBCTL_STOP_SIGS | SIGBIT(SIGCONT)))
         jobctl_prepare_signal(t->tg, sig);
+    siginfo_t kinfo;
+    if (!info) {
+        memset(&kinfo, 0, sizeof(kinfo));
+        kinfo.si_signo = sig;
+        kinfo.si_code = SI_KERNEL;
+        info = &kinfo;
+        flags |= SQ_SPECIAL;
+    }
     pthread_mutex_lock(&t->mu);
     /* ignored signals are discarded when sent, unless blocked (Linux sig_ignored) */
     if (!(t->sigmask & SIGBIT(sig)) && action_is_ignore(t, sig) && sig != SIGKILL) {
         pthread_mutex_unlock(&t->mu);
         return -1;
     }
-    int ret = 0;
-    if (!(t->pending.mask & SIGBIT(sig))) {
-        t->pending.mask |= SIGBIT(sig);
-        if (shared)
-            t->pending.shared |= SIGBIT(sig);
-        else
-            t->pending.shared &= ~SIGBIT(sig);
-        if (info) {
-            t->pending.info[sig - 1] = *info;
-        } else {
-            memset(&t->pending.info[sig - 1], 0, sizeof(siginfo_t));
-            t->pending.info[sig - 1].si_signo = sig;
-            t->pending.info[sig - 1].si_code = SI_KERNEL;
-        }
-        ret = 1;
-    }
+    /* counted against the receiver's real user and limit, as Linux's sigqueue_alloc */
+    uint64_t limit = __atomic_load_n(&t->tg->rlimits[RLIMIT_SIGPENDING][0],
+                                     __ATOMIC_RELAXED);
+    int ret = sigpending_add(&t->pending, sig, info, flags, t->cred.ruid, limit);
     pthread_mutex_unlock(&t->mu);
+    if (ret != 1)
+        return ret;
     task_wake(t);
-    if (ret == 1)
-        waitq_wake(&g_signal_wq, POLLIN);
+    waitq_wake(&g_signal_wq, POLLIN);
     return ret;
 }
 
@@ -151,7 +150,18 @@ int signal_send_group(struct thread_group *tg, int sig, const siginfo_t *si)
     if (sig < 1 || sig > GUEST_NSIG)
         return -1;
     struct task *to = pick_thread(tg, sig, NULL);
-    return to ? send(to, sig, si, 1) : -1;
+    return to ? send(to, sig, si, SQ_SHARED) : -1;
+}
+
+int signal_send_timer(struct thread_group *tg, struct task *t, int sig,
+                      const siginfo_t *info)
+{
+    if (sig < 1 || sig > GUEST_NSIG)
+        return -1;
+    if (t)
+        return send(t, sig, info, SQ_TIMER);
+    struct task *to = pick_thread(tg, sig, NULL);
+    return to ? send(to, sig, info, SQ_TIMER | SQ_SHARED) : -1;
 }
 
 void signal_send_sigpipe(struct task *t)
@@ -187,13 +197,14 @@ void signal_force(struct task *t, int sig, int code, uint64_t addr)
         act->handler = (uint64_t)SIG_DFL;
         t->sigmask &= ~SIGBIT(sig);
     }
-    siginfo_t *si = &t->pending.info[sig - 1];
-    memset(si, 0, sizeof(*si));
-    si->si_signo = sig;
-    si->si_code = code;
-    si->si_addr = (void *)addr;
-    t->pending.mask |= SIGBIT(sig);
-    t->pending.shared &= ~SIGBIT(sig);
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    si.si_signo = sig;
+    si.si_code = code;
+    si.si_addr = (void *)addr;
+    /* an instance already pending is the one delivered (Linux's legacy_queue) */
+    sigpending_add(&t->pending, sig, &si, SQ_SPECIAL, t->cred.ruid,
+                   t->tg->rlimits[RLIMIT_SIGPENDING][0]);
     pthread_mutex_unlock(&t->mu);
 }
 
@@ -202,20 +213,40 @@ int signal_pending_unblocked(struct task *t)
     return (t->pending.mask & ~t->sigmask) != 0;
 }
 
-int signal_dequeue(struct task *t, uint64_t mask, siginfo_t *info)
+/* dequeue: signal_dequeue, of process-directed instances only if only_shared. */
+static int dequeue(struct task *t, uint64_t mask, int only_shared, siginfo_t *info)
 {
     for (;;) {
         uint64_t ready = t->pending.mask & mask;
+        if (only_shared)
+            ready &= t->pending.shared;
         if (!ready)
             return 0;
         uint64_t sync = ready & SYNCHRONOUS;
         int sig = __builtin_ctzll(sync ? sync : ready) + 1;
-        t->pending.mask &= ~SIGBIT(sig);
-        t->pending.shared &= ~SIGBIT(sig);
-        *info = t->pending.info[sig - 1];
-        if (info->si_code == SI_TIMER && !ptimer_signal_dequeued(t->tg, info))
+        unsigned flags;
+        if (!sigpending_take(&t->pending, sig, only_shared, info, &flags))
+            return 0;
+        if ((flags & SQ_TIMER) && !ptimer_signal_dequeued(t->tg, info))
             continue;   /* its timer was deleted or set again: the signal is stale */
         return sig;
+    }
+}
+
+int signal_dequeue(struct task *t, uint64_t mask, siginfo_t *info)
+{
+    return dequeue(t, mask, 0, info);
+}
+
+void signal_discard(struct task *t, uint64_t mask)
+{
+    for (uint64_t m = t->pending.mask & mask; m; m &= m - 1) {
+        int sig = __builtin_ctzll(m) + 1;
+        siginfo_t info;
+        unsigned flags;
+        while (sigpending_take(&t->pending, sig, 0, &info, &flags))
+            if (flags & SQ_TIMER)
+                ptimer_signal_dequeued(t->tg, &info);   /* lets its timer signal again */
     }
 }
 
@@ -232,7 +263,7 @@ int signal_dequeue_any(struct task *t, uint64_t mask, siginfo_t *info)
         if (x == t)
             continue;
         pthread_mutex_lock(&x->mu);
-        sig = signal_dequeue(x, mask & x->pending.shared, info);
+        sig = dequeue(x, mask, 1, info);
         pthread_mutex_unlock(&x->mu);
     }
     pthread_mutex_unlock(&g_kernel.mu);
@@ -256,25 +287,43 @@ int signal_pending_any(struct task *t, uint64_t mask)
     return any;
 }
 
+uint64_t signal_pending_set(struct task *t)
+{
+    pthread_mutex_lock(&t->mu);
+    uint64_t set = t->pending.mask;
+    pthread_mutex_unlock(&t->mu);
+    pthread_mutex_lock(&g_kernel.mu);
+    for (struct task *x = t->tg->threads; x; x = x->next) {
+        if (x == t)
+            continue;
+        pthread_mutex_lock(&x->mu);
+        set |= x->pending.shared;
+        pthread_mutex_unlock(&x->mu);
+    }
+    pthread_mutex_unlock(&g_kernel.mu);
+    return set;
+}
+
 void signal_flush(struct task *t)
 {
     struct sigpending p;
     pthread_mutex_lock(&t->mu);
-    p.mask = t->pending.mask;
-    p.shared = t->pending.shared;
-    memcpy(p.info, t->pending.info, sizeof(p.info));
-    t->pending.mask = t->pending.shared = 0;
+    p = t->pending;
+    memset(&t->pending, 0, sizeof(t->pending));
     pthread_mutex_unlock(&t->mu);
     for (uint64_t m = p.mask; m; m &= m - 1) {
         int sig = __builtin_ctzll(m) + 1;
-        siginfo_t *si = &p.info[sig - 1];
-        /* a process-directed signal stays the process's: another thread takes it */
-        struct task *to = (p.shared & SIGBIT(sig)) && !t->tg->exiting ?
-                          pick_thread(t->tg, sig, t) : NULL;
-        if (to && send(to, sig, si, 1) == 1)
-            continue;
-        if (si->si_code == SI_TIMER)
-            ptimer_signal_dequeued(t->tg, si);  /* lets its timer signal again */
+        siginfo_t si;
+        unsigned flags;
+        while (sigpending_take(&p, sig, 0, &si, &flags)) {
+            /* a process-directed signal stays the process's: another thread takes it */
+            struct task *to = (flags & SQ_SHARED) && !t->tg->exiting ?
+                              pick_thread(t->tg, sig, t) : NULL;
+            if (to && send(to, sig, &si, flags) == 1)
+                continue;
+            if (flags & SQ_TIMER)
+                ptimer_signal_dequeued(t->tg, &si);  /* lets its timer signal again */
+        }
     }
 }
 

@@ -6,26 +6,29 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "sentry/kernel/sigqueue.h"
+
 struct task;
 
 #define SIGBIT(n) (1ULL << ((n) - 1))
 
-/* Signals pending for a task: at most one instance of each (real-time queues come
- * with the processes issue), with the siginfo it was sent with. */
-struct sigpending {
-    uint64_t mask;
-    uint64_t shared;      /* of mask: sent to the process (any of its threads may
-                           * take it through a signalfd) */
-    siginfo_t info[64];
-};
-
-/* signal_send: makes sig pending for t with info (NULL: SI_USER from the sandbox).
- * Ignored signals are dropped at once, as Linux does. Wakes t and the signalfd
- * readers (signal_waitq). SIGCONT and the stop signals act on t's whole process
- * first (jobctl.h): for those, g_kernel.mu must be held. Returns 1 if info is now
- * pending, 0 if an instance of sig already was (info is dropped), -1 if sig was
- * discarded (ignored, or not 1..64). */
+/* signal_send: makes sig pending for t with info (NULL: SI_KERNEL from the sandbox),
+ * queued as sigqueue.h says (real-time signals queue, counted against t's real
+ * user's RLIMIT_SIGPENDING). Ignored signals are dropped at once, as Linux does.
+ * Wakes t and the signalfd readers (signal_waitq). SIGCONT and the stop signals act
+ * on t's whole process first (jobctl.h): for those, g_kernel.mu must be held. Returns
+ * 1 if an instance is now pending, 0 if sig is a standard signal already pending (info
+ * is dropped), -1 if sig was discarded (ignored, or not 1..64), -EAGAIN if the queue
+ * is full for a real-time signal sent with a siginfo other than SI_USER. */
 int signal_send(struct task *t, int sig, const siginfo_t *info);
+
+/* signal_send_timer: a POSIX timer's signal (posix_timer.c): to thread t, or if t is
+ * NULL to process tg; queued even while an instance of a standard signal is pending
+ * and not counted against RLIMIT_SIGPENDING (a timer has one signal at a time).
+ * Returns as signal_send. g_kernel.mu held. */
+struct thread_group;
+int signal_send_timer(struct thread_group *tg, struct task *t, int sig,
+                      const siginfo_t *info);
 
 /* signal_send_group: a process-directed signal: to a thread of tg that does not
  * block it, else to the first. Returns as signal_send (-1 with no threads).
@@ -34,7 +37,7 @@ struct thread_group;
 int signal_send_group(struct thread_group *tg, int sig, const siginfo_t *info);
 
 /* signal_dequeue: takes the lowest pending signal of t in mask (synchronous ones
- * first) into *info and returns it, or 0. A POSIX timer's signal is completed
+ * first; the oldest instance of a queued one) into *info and returns it, or 0. A POSIX timer's signal is completed
  * (si_overrun) or, if its timer was deleted or set again since, dropped. t->mu held. */
 int signal_dequeue(struct task *t, uint64_t mask, siginfo_t *info);
 
@@ -46,6 +49,14 @@ int signal_dequeue_any(struct task *t, uint64_t mask, siginfo_t *info);
 /* signal_pending_any: whether signal_dequeue_any would find a signal in mask. */
 int signal_pending_any(struct task *t, uint64_t mask);
 
+/* signal_pending_set: the signals pending for t: its own and the process-directed ones
+ * pending on its other threads (rt_sigpending). Takes g_kernel.mu and tasks' locks. */
+uint64_t signal_pending_set(struct task *t);
+
+/* signal_discard: removes every pending instance of the signals in mask from t (a
+ * stop signal discarded by SIGCONT, ...). t->mu held. */
+void signal_discard(struct task *t, uint64_t mask);
+
 /* signal_waitq: woken (POLLIN) whenever a signal becomes pending on any task: where
  * signalfd readers wait. One queue for the sandbox, so it never outlives a process a
  * waiter still points at; a wake-up for another process's signal is spurious and the
@@ -53,7 +64,8 @@ int signal_pending_any(struct task *t, uint64_t mask);
 struct waitq *signal_waitq(void);
 
 /* signal_flush: empties t's pending set as t exits: process-directed signals move to
- * another thread of the process, the rest are discarded. g_kernel.mu held. */
+ * another thread of the process, the rest are discarded. g_kernel.mu held. Also for a
+ * task that never ran. */
 void signal_flush(struct task *t);
 
 /* signal_send_sigpipe: SIGPIPE to a thread whose write found no reader, as Linux's

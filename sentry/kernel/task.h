@@ -39,7 +39,8 @@ struct thread_group {
     struct thread_group *parent;                  /* (k) NULL for init */
     struct thread_group *children, *sibling;      /* (k) */
     struct task *threads;                         /* (k) live threads, via next */
-    struct task *leader;                          /* immutable */
+    struct task *leader;                          /* (k) changes only when another
+                                                   * thread execs (exec.c take_lead) */
     int nlive;                                    /* (k) threads not yet exited */
     int pgid, sid;                                /* (k) */
     struct pty *ctty;                             /* (k) controlling terminal, a
@@ -82,7 +83,8 @@ struct task_sched {
 };
 
 struct task {
-    int tid;                          /* immutable */
+    int tid;                          /* g_kernel.mu; changes only when the task
+                                       * execs and takes its leader's (exec.c) */
     struct thread_group *tg;          /* immutable */
     struct task *next;                /* in tg->threads; g_kernel.mu */
     long plat_handle;                 /* thread_adopt handle for a new guest thread */

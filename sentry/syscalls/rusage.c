@@ -12,9 +12,7 @@
 #include "sentry/mm/mm.h"
 #include "sentry/syscalls/handlers.h"
 
-/* USER_HZ: the unit of times(2) and /proc's tick counts. */
-#define USER_HZ 100
-#define NS_PER_TICK (1000000000ULL / USER_HZ)
+#define NS_PER_TICK NS_PER_USER_HZ
 
 /* The guest's struct rusage. */
 struct guest_rusage {

@@ -97,9 +97,8 @@ long sys_rt_sigpending(struct task *t, const struct syscall_args *a)
 {
     if (arg_size(a, 1) > 8)
         return -EINVAL;
-    pthread_mutex_lock(&t->mu);
-    uint64_t set = t->pending.mask & t->sigmask;
-    pthread_mutex_unlock(&t->mu);
+    /* its own and the process's (Linux: pending | shared_pending), the blocked ones */
+    uint64_t set = signal_pending_set(t) & __atomic_load_n(&t->sigmask, __ATOMIC_RELAXED);
     return mm_copy_out(t->mm, arg_u64(a, 0), &set, arg_size(a, 1), 0);
 }
 
@@ -159,10 +158,11 @@ long sys_rt_sigtimedwait(struct task *t, const struct syscall_args *a)
     pthread_mutex_unlock(&t->mu);
     long ret;
     for (;;) {
-        pthread_mutex_lock(&t->mu);
+        /* its own signals first, then the process's pending on another thread */
         siginfo_t info;
-        int sig = signal_dequeue(t, set, &info);
+        int sig = signal_dequeue_any(t, set, &info);
         if (sig) {
+            pthread_mutex_lock(&t->mu);
             t->sigmask = old;
             t->sigwait_set = 0;
             pthread_mutex_unlock(&t->mu);
@@ -171,16 +171,12 @@ long sys_rt_sigtimedwait(struct task *t, const struct syscall_args *a)
                 return -EFAULT;
             return sig;
         }
-        pthread_mutex_unlock(&t->mu);
         if (dl && dl->tv_sec == 0 && dl->tv_nsec == 0) {
             ret = -EAGAIN;
             break;
         }
         int r = task_sleep_until(t, CLOCK_MONOTONIC, dl);
-        pthread_mutex_lock(&t->mu);
-        int mine = (t->pending.mask & set) != 0;
-        pthread_mutex_unlock(&t->mu);
-        if (mine)
+        if (signal_pending_any(t, set))
             continue;
         ret = r == 0 ? -EAGAIN : -EINTR;
         break;
@@ -260,7 +256,9 @@ static long thread_kill(struct task *t, int tgid, int tid, int sig)
         /* not the caller's to signal */
     } else if (sig) {
         siginfo_t si = sender_info(t, sig, SI_TKILL);
-        signal_send(target, sig, &si);
+        /* a real-time signal finds its queue full: EAGAIN (tkill(2)) */
+        if (signal_send(target, sig, &si) == -EAGAIN)
+            ret = -EAGAIN;
     }
     pthread_mutex_unlock(&g_kernel.mu);
     return ret;
@@ -297,10 +295,10 @@ static long queue_info(struct task *t, int tgid, int tid, int sig, uint64_t uinf
         /* not the caller's to signal */
     } else {
         si.si_signo = sig;
-        if (tgid == -1)
-            signal_send_group(target->tg, sig, &si);  /* rt_sigqueueinfo: the process */
-        else
-            signal_send(target, sig, &si);
+        int r = tgid == -1 ? signal_send_group(target->tg, sig, &si)  /* the process */
+                           : signal_send(target, sig, &si);
+        if (r == -EAGAIN)
+            ret = -EAGAIN;   /* a real-time signal's queue is full (sigqueue(3)) */
     }
     pthread_mutex_unlock(&g_kernel.mu);
     return ret;
