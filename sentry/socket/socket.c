@@ -171,6 +171,8 @@ int socket_create(struct task *t, int family, int type, int protocol, struct fil
     if (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC | 0xf))
         return -EINVAL;
     int base = type & 0xf;
+    if (base >= 11)   /* SOCK_MAX */
+        return -EINVAL;
     pthread_once(&g_families_once, families_init);
     socket_create_fn create = family > 0 && family < FAMILY_MAX ? g_families[family]
                                                                 : NULL;

@@ -280,16 +280,11 @@ static int unix_bind(struct socket *s, struct task *t, const void *addr, size_t 
     int err = unix_validate_addr(addr, len);
     if (err < 0)
         return err;
-    pthread_mutex_lock(&u->mu);
-    int bound = u->addr != NULL;
-    pthread_mutex_unlock(&u->mu);
-    if (bound)
-        return -EINVAL;
     struct unix_name *n = calloc(1, sizeof(*n));
     if (!n)
         return -ENOMEM;
     const char *sun_path = (const char *)addr + SUN_PATH_OFF;
-    if (sun_path[0]) {
+    if (len > SUN_PATH_OFF && sun_path[0]) {
         /* a pathname: the node is made first, as Linux's unix_bind_bsd; an existing
          * name is EADDRINUSE */
         char path[sizeof(struct sockaddr_un)];
@@ -311,11 +306,13 @@ static int unix_bind(struct socket *s, struct task *t, const void *addr, size_t 
         pthread_mutex_lock(&g_unix_names_mu);
         pthread_mutex_lock(&u->mu);
         if (u->addr) {
+            /* already bound: the new node goes again (unix_bind_bsd's out_unlink) */
             pthread_mutex_unlock(&u->mu);
             pthread_mutex_unlock(&g_unix_names_mu);
             path_put(&p);
             unix_addr_put(a);
             free(n);
+            vfs_unlink(t, AT_FDCWD_GUEST, path, 0);
             return -EINVAL;
         }
         u->bound = p;
@@ -438,7 +435,7 @@ static int stream_connect(struct unix_sock *u, struct task *t, const void *addr,
         u->peercred_set = 1;
         unix_wake(u, POLLOUT | POLLWRNORM);
         pthread_mutex_unlock(&u->mu);
-        /* the queue takes the embryo's own reference */
+        unix_sock_get(nu);   /* the accept queue's reference */
         if (other->aq_tail)
             other->aq_tail->aq_next = nu;
         else
