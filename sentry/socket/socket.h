@@ -149,8 +149,8 @@ struct socket {
 };
 
 /* A family's constructor: sets s->ops and s->priv for s->type and protocol (0: the
- * default), or returns -EPROTONOSUPPORT / -ESOCKTNOSUPPORT / -ENOMEM. kern is 0 for
- * socket(2). */
+ * default), or returns -EPROTONOSUPPORT / -ESOCKTNOSUPPORT / -ENOMEM. t is the
+ * caller of socket(2) or socketpair(2). */
 typedef int (*socket_create_fn)(struct socket *s, struct task *t, int protocol);
 
 /* socket_family_register: makes socket(family, ...) call create. Called at start-up
