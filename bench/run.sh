@@ -24,6 +24,7 @@
 #   N_DIR     full listings of the directory, everywhere (20)
 #   DIR_FILES entries in that directory (10000)
 #   SEQ_MIB   MiB that seqio writes and reads back, everywhere (256)
+#   UNIX_MIB  MiB that unixstream sends over an AF_UNIX socketpair (256)
 #   NATIVE_TMP  where the native runs of createunlink, getdents and seqio make
 #             their files (/tmp; in the sandbox and runsc it is always /tmp, the
 #             in-memory upper layer of their root overlay; /dev/shm compares
@@ -56,10 +57,11 @@ NATIVE_TMP=${NATIVE_TMP:-/tmp}
 RUNS=${RUNS:-20}
 REPS=${REPS:-3}
 TMO=${TMO:-30}
+UNIX_MIB=${UNIX_MIB:-256}
 
 # --- build ------------------------------------------------------------------
 for p in getppid true bare_sysemu timeit forkwait forkexec threads pingpong \
-         statfile openread createunlink getdents seqio; do
+         statfile openread createunlink getdents seqio unixstream; do
     gcc -O2 -static -pthread -Wall -o "$OUT/$p" "$HERE/$p.c" || { echo "bench: building $p failed" >&2; exit 1; }
 done
 # The file openread reads: 4 KiB on the served root (OUT is on the host's /).
@@ -155,6 +157,19 @@ seq_runs() {
     echo "$(median "${ws[@]}") $(median "${rs[@]}")"
 }
 
+# us_runs LABEL CMD...: run unixstream ($REPS times); print the median MiB/s or n/a.
+us_runs() {
+    local label=$1 i out v vs=()
+    shift
+    for ((i = 0; i < REPS; i++)); do
+        out=$(run "$label" "$@") || { echo "n/a"; return; }
+        v=$(printf '%s\n' "$out" | awk '$1 == "stream" { print $2 }' | tail -n 1)
+        is_num "$v" || { echo "== $label: FAILED, bad output: $out" >>"$LOG"; echo "n/a"; return; }
+        vs+=("$v")
+    done
+    median "${vs[@]}"
+}
+
 # --- measure ------------------------------------------------------------------
 echo "bench: $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the numbers)"
 echo "bench: getppid N=$N_NATIVE native/bare, N=$N_GUEST sandbox/runsc, median of $REPS runs; startup median of $RUNS runs"
@@ -225,6 +240,16 @@ if have_runsc; then
     read -r sq_w_runsc sq_r_runsc < <(seq_runs "seqio runsc" "${RUNSC_CMD[@]}" "$OUT/seqio" "$SEQ_MIB" /tmp)
 fi
 
+# AF_UNIX stream throughput between two processes: MiB/s per system.
+us_native=$(us_runs "unixstream native" "$OUT/unixstream" "$UNIX_MIB")
+us_sandbox=n/a us_runsc=n/a
+if have_sandbox; then
+    us_sandbox=$(us_runs "unixstream sandbox" "${SANDBOX_CMD[@]}" "$OUT/unixstream" "$UNIX_MIB")
+fi
+if have_runsc; then
+    us_runsc=$(us_runs "unixstream runsc" "${RUNSC_CMD[@]}" "$OUT/unixstream" "$UNIX_MIB")
+fi
+
 # --- report ---------------------------------------------------------------------
 row() { printf '%-26s | %8s | %8s | %8s | %8s | %14s | %12s | %13s\n' "$@"; }
 echo
@@ -256,6 +281,7 @@ tp_row() {
 }
 tp_row "seq write ${SEQ_MIB} MiB, MiB/s" "$sq_w_native" "$sq_w_sandbox" "$sq_w_runsc"
 tp_row "seq read ${SEQ_MIB} MiB, MiB/s" "$sq_r_native" "$sq_r_sandbox" "$sq_r_runsc"
+tp_row "unix stream ${UNIX_MIB} MiB, MiB/s" "$us_native" "$us_sandbox" "$us_runsc"
 echo
 echo "(MiB/s rows: the ratios compare time per MiB, so above 1 means slower, as in the other rows)"
 echo "bare round trip without GETREGS/SETREGS (SYSEMU + waitpid only): $sc_bare_noregs ns"
