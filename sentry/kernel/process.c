@@ -2,6 +2,7 @@
  * and the end of threads and processes (zombies, the parent's SIGCHLD, reparenting). */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -100,6 +101,33 @@ void task_exit_thread(struct task *t, int status)
     pthread_mutex_unlock(&g_kernel.mu);
 }
 
+/* A wake-up from another CPU costs 30 us and more here (the idle CPU must be woken),
+ * while the other side of a hand-off (a futex ping-pong, a pipe's reader and writer)
+ * often answers within a few microseconds: so a sleeper first watches for its
+ * wake-up this long, on a machine with more than one CPU. */
+#define SPIN_BEFORE_SLEEP_NS 20000
+
+/* spin_briefly: returns once done(arg) or after SPIN_BEFORE_SLEEP_NS. */
+static void spin_briefly(int (*done)(void *arg), void *arg)
+{
+    if (kernel_ncpus() < 2)
+        return;   /* the waker needs this CPU */
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (int i = 1;; i++) {
+        if (done(arg))
+            return;
+        __builtin_ia32_pause();
+        if (i % 64 == 0) {
+            sched_yield();   /* a waker queued on this CPU runs first */
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if ((now.tv_sec - start.tv_sec) * 1000000000LL + (now.tv_nsec - start.tv_nsec) >
+                SPIN_BEFORE_SLEEP_NS)
+                return;
+        }
+    }
+}
+
 int task_block(struct task *t, int id, const struct timespec *deadline,
                int (*done)(void *arg), void *arg)
 {
@@ -118,6 +146,8 @@ int task_block(struct task *t, int id, const struct timespec *deadline,
         mono.tv_nsec = ns % 1000000000LL;
     }
     int ret = 0, idle = 0;
+    if (done)
+        spin_briefly(done, arg);
     pthread_mutex_lock(&t->mu);
     for (;;) {
         if (done && done(arg))
