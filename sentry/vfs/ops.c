@@ -402,8 +402,10 @@ int vfs_truncate_file(struct task *t, struct file *f, int64_t size)
 
 /* ---- creating names ---- */
 
-/* make_node: the common part of mknod, mkdir and symlink. */
-static int make_node(struct task *t, int dirfd, const char *path, struct new_node *nn)
+/* make_node: the common part of mknod, mkdir and symlink; with out, also the new
+ * node's path (references for the caller). */
+static int make_node_path(struct task *t, int dirfd, const char *path, struct new_node *nn,
+                          struct path *out)
 {
     struct walk_result w;
     int err = vfs_walk(t, dirfd, path, WALK_PARENT, &w);
@@ -428,12 +430,30 @@ static int make_node(struct task *t, int dirfd, const char *path, struct new_nod
         err = may_create(t, &w.path);
         if (err == 0) {
             new_owner(t, di, nn);
-            err = create_locked(w.path.d, w.last, nn, NULL);
+            struct dentry *nd = NULL;
+            err = create_locked(w.path.d, w.last, nn, out ? &nd : NULL);
+            if (err == 0 && out) {
+                out->mnt = w.path.mnt;
+                out->d = nd;
+                path_get(&(struct path){ w.path.mnt, NULL });
+            }
         }
     }
     pthread_mutex_unlock(&di->dir_mu);
     path_put(&w.path);
     return err;
+}
+
+static int make_node(struct task *t, int dirfd, const char *path, struct new_node *nn)
+{
+    return make_node_path(t, dirfd, path, nn, NULL);
+}
+
+int vfs_mknod_path(struct task *t, int dirfd, const char *path, uint32_t mode,
+                   struct path *out)
+{
+    struct new_node nn = { .mode = (mode & S_IFMT) | (mode & 07777 & ~t->umask) };
+    return make_node_path(t, dirfd, path, &nn, out);
 }
 
 int vfs_mknod(struct task *t, int dirfd, const char *path, uint32_t mode, uint64_t dev)

@@ -403,6 +403,11 @@ int vfs_open(struct task *t, int dirfd, const char *path, int flags, uint32_t mo
 /* vfs_open_path: opens the object at p (for execve and procfs): no create, no walk. */
 int vfs_open_path(struct task *t, const struct path *p, int flags, struct file **out);
 int vfs_mknod(struct task *t, int dirfd, const char *path, uint32_t mode, uint64_t dev);
+/* vfs_mknod_path: mknod of a node whose type needs no checks (S_IFSOCK for a unix
+ * socket's bind, S_IFIFO), returning its path in *out (references). -EEXIST if the
+ * name exists. */
+int vfs_mknod_path(struct task *t, int dirfd, const char *path, uint32_t mode,
+                   struct path *out);
 int vfs_mkdir(struct task *t, int dirfd, const char *path, uint32_t mode);
 int vfs_symlink(struct task *t, const char *target, int dirfd, const char *path);
 int vfs_link(struct task *t, int odirfd, const char *opath, int ndirfd, const char *npath,

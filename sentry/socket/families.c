@@ -1,0 +1,10 @@
+/* The address families built into the Sentry: each registers itself here with
+ * socket_family_register (socket.h). socket_create runs this once, on the first
+ * socket(2). Add a family with one line. */
+#include "sentry/socket/socket.h"
+#include "sentry/socket/unix.h"
+
+void socket_families_init(void)
+{
+    unix_family_init();
+}
