@@ -158,7 +158,8 @@ int ns_netif_setup(void)
     netif_ip6_addr_set(&g_lo, 0, &one);
     netif_ip6_addr_set_state(&g_lo, 0, IP6_ADDR_PREFERRED);
     g_lo.ip6_autoconfig_enabled = 0;
-    netif_set_default(&g_lo);
+    /* not the default interface: with only loopback, other destinations are
+     * unreachable (ENETUNREACH at once, as an empty network namespace) */
     netif_set_link_up(&g_lo);
     netif_set_up(&g_lo);
     g_lo.rs_count = 0;             /* no router solicitations on loopback */
