@@ -209,6 +209,7 @@ int ns_connect(struct ns_ep *ep, const void *addr, size_t len)
 
 int ns_connect_result(struct ns_ep *ep)
 {
+    ep->connect_unreported = 0;    /* a blocking connect reports it itself */
     pthread_mutex_lock(&ep->mu);
     int r;
     if (ep->state == NS_CONNECTING) {

@@ -56,6 +56,9 @@ struct ns_ep {
     int closed;                    /* ns_close ran */
     int v6only;                    /* IPV6_V6ONLY */
     int nodelay;
+    int connect_unreported;        /* a non-blocking connect completed that no
+                                    * connect call has reported yet (Linux answers
+                                    * the next connect with 0 once) */
     int backlog;
     int keep_idle, keep_intvl, keep_cnt;   /* seconds, seconds, probes */
     int ttl, tos, mcast_ttl, mcast_loop;

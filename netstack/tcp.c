@@ -289,7 +289,12 @@ int ns_tcp_connect(struct ns_ep *ep, const ip_addr_t *ip, uint16_t port)
 {
     switch (ep->state) {
     case NS_CONNECTING: return -EALREADY;
-    case NS_CONNECTED:  return -EISCONN;
+    case NS_CONNECTED:
+        if (ep->connect_unreported) {
+            ep->connect_unreported = 0;
+            return 0;
+        }
+        return -EISCONN;
     case NS_LISTEN:     return -EISCONN;
     case NS_CLOSED:     break;
     }
@@ -327,6 +332,7 @@ int ns_tcp_connect(struct ns_ep *ep, const ip_addr_t *ip, uint16_t port)
         return r;
     }
     ep->bound = 1;
+    ep->connect_unreported = 1;
     ip_addr_copy(ep->peer_ip, *ip);
     ep->peer_port = port;
     return -EINPROGRESS;

@@ -297,8 +297,10 @@ static long inet_ioctl(struct socket *s, struct task *t, unsigned cmd, uint64_t 
 
 static void inet_release(struct socket *s)
 {
-    if (s->priv)
+    if (s->priv) {
+        sync_opts(s);              /* SO_LINGER decides how the connection ends */
         ns_close(ep_of(s));
+    }
     s->priv = NULL;
 }
 
