@@ -194,7 +194,9 @@ ssize_t ns_dgram_send(struct ns_ep *ep, const struct ns_data *d, const ip_addr_t
 {
     size_t len = d->size;
     int v4 = has_to ? IP_IS_V4(to) : ep->domain == AF_INET;
-    size_t max = ep->kind == NS_PING ? 65535 - 20 : v4 ? 65507 : 65527;
+    /* Linux's limits, except IPv6's 65527: lwIP's packets are at most 64 KiB with
+     * the IPv6 header, so 65487 is the most it can carry */
+    size_t max = ep->kind == NS_PING ? 65535 - 20 : v4 ? 65507 : 65535 - 48;
     if (len > max)
         return -EMSGSIZE;
     if (ep->kind == NS_PING && len < 8)
