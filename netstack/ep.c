@@ -209,7 +209,8 @@ int ns_connect(struct ns_ep *ep, const void *addr, size_t len)
 
 int ns_connect_result(struct ns_ep *ep)
 {
-    ep->connect_unreported = 0;    /* a blocking connect reports it itself */
+    /* a blocking connect reports it itself (atomic: no core lock here) */
+    __atomic_store_n(&ep->connect_unreported, 0, __ATOMIC_RELAXED);
     pthread_mutex_lock(&ep->mu);
     int r;
     if (ep->state == NS_CONNECTING) {

@@ -290,10 +290,8 @@ int ns_tcp_connect(struct ns_ep *ep, const ip_addr_t *ip, uint16_t port)
     switch (ep->state) {
     case NS_CONNECTING: return -EALREADY;
     case NS_CONNECTED:
-        if (ep->connect_unreported) {
-            ep->connect_unreported = 0;
+        if (__atomic_exchange_n(&ep->connect_unreported, 0, __ATOMIC_RELAXED))
             return 0;
-        }
         return -EISCONN;
     case NS_LISTEN:     return -EISCONN;
     case NS_CLOSED:     break;
@@ -332,7 +330,7 @@ int ns_tcp_connect(struct ns_ep *ep, const ip_addr_t *ip, uint16_t port)
         return r;
     }
     ep->bound = 1;
-    ep->connect_unreported = 1;
+    __atomic_store_n(&ep->connect_unreported, 1, __ATOMIC_RELAXED);
     ip_addr_copy(ep->peer_ip, *ip);
     ep->peer_port = port;
     return -EINPROGRESS;

@@ -26,6 +26,10 @@
 #include "sentry/socket/socket.h"
 #include "sentry/vfs/file.h"
 
+/* Linux's tcp_rmem: the default and the most autotuning reaches. */
+#define TCP_DEFAULT_RCVBUF 131072
+#define TCP_AUTOTUNE_RCVBUF (6 << 20)
+
 static struct ns_ep *ep_of(struct socket *s)
 {
     return s->priv;
@@ -82,6 +86,10 @@ static void sync_opts(struct socket *s)
         .linger_onoff = LD(s->linger_onoff), .linger_secs = LD(s->linger_secs),
         .rcvbuf = LD(s->rcvbuf), .sndbuf = LD(s->sndbuf),
     };
+    /* Linux grows a TCP receive buffer nobody sized (up to tcp_rmem[2], 6 MiB);
+     * an explicit SO_RCVBUF stays as set */
+    if (s->type == SOCK_STREAM && o.rcvbuf == TCP_DEFAULT_RCVBUF)
+        o.rcvbuf = TCP_AUTOTUNE_RCVBUF;
 #undef LD
     ns_set_sockopts(ep_of(s), &o);
 }
@@ -331,7 +339,7 @@ static int inet_create(struct socket *s, struct task *t, int protocol)
         s->protocol = s->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
     if (s->type == SOCK_STREAM) {
         /* Linux's TCP starts from tcp_rmem[1] and tcp_wmem[1] */
-        __atomic_store_n(&s->rcvbuf, 131072, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->rcvbuf, TCP_DEFAULT_RCVBUF, __ATOMIC_RELAXED);
         __atomic_store_n(&s->sndbuf, 16384, __ATOMIC_RELAXED);
     }
     s->ops = &g_inet_ops;
