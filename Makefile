@@ -12,7 +12,9 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 override CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -I. -fno-strict-aliasing \
            -fno-omit-frame-pointer -MMD -MP
-LDLIBS  := -lpthread -lseccomp -luring
+LWIP_CFLAGS := $(shell pkg-config --cflags lwip 2>/dev/null || echo -I/usr/include/lwip)
+LWIP_LIBS   := $(shell pkg-config --libs lwip 2>/dev/null || echo -llwip)
+LDLIBS  := -lpthread -lseccomp -luring $(LWIP_LIBS)
 
 B := build
 
@@ -53,6 +55,9 @@ $(B)/libsandbox.a: $(OBJS)
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Only netstack/ sees lwIP's headers (they define names like `netif` and `pbuf`).
+$(B)/obj/netstack/%.o: override CFLAGS += $(LWIP_CFLAGS)
 
 $(B)/obj/%.o: %.S
 	@mkdir -p $(dir $@)
@@ -114,7 +119,7 @@ test-kvm-hw: deps
 asan:
 	@$(MAKE) --no-print-directory B=build/asan \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	    LDLIBS="-lpthread -lseccomp -luring -fsanitize=address,undefined" all
+	    LDLIBS="-lpthread -lseccomp -luring $(LWIP_LIBS) -fsanitize=address,undefined" all
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -61,7 +61,7 @@ UNIX_MIB=${UNIX_MIB:-256}
 
 # --- build ------------------------------------------------------------------
 for p in getppid true bare_sysemu timeit forkwait forkexec threads pingpong \
-         statfile openread createunlink getdents seqio unixstream; do
+         statfile openread createunlink getdents seqio unixstream net; do
     gcc -O2 -static -pthread -Wall -o "$OUT/$p" "$HERE/$p.c" || { echo "bench: building $p failed" >&2; exit 1; }
 done
 # The file openread reads: 4 KiB on the served root (OUT is on the host's /).
@@ -251,6 +251,23 @@ if have_runsc; then
 fi
 
 # --- report ---------------------------------------------------------------------
+# Loopback networking (net.c): TCP bulk MB/s, connect+accept+close and UDP
+# request/response in us. Results in PR_<row>_<system> like the rows above.
+N_NET_MIB=${N_NET_MIB:-1024}
+N_NET_NATIVE=${N_NET_NATIVE:-20000}
+N_NET_GUEST=${N_NET_GUEST:-2000}
+for k in tcpbulk connrate udprr; do
+    if [ $k = tcpbulk ]; then nn=$N_NET_MIB ng=$N_NET_MIB; else nn=$N_NET_NATIVE ng=$N_NET_GUEST; fi
+    declare "PR_${k}_native=$(per_call "$k native" "$OUT/net" $k "$nn")"
+    declare "PR_${k}_sandbox=n/a" "PR_${k}_runsc=n/a"
+    if have_sandbox; then
+        declare "PR_${k}_sandbox=$(per_call "$k sandbox" "${SANDBOX_CMD[@]}" "$OUT/net" $k "$ng")"
+    fi
+    if have_runsc; then
+        declare "PR_${k}_runsc=$(per_call "$k runsc" "${RUNSC_CMD[@]}" "$OUT/net" $k "$ng")"
+    fi
+done
+
 row() { printf '%-26s | %8s | %8s | %8s | %8s | %14s | %12s | %13s\n' "$@"; }
 echo
 row "what" native bare sandbox runsc sandbox/native sandbox/bare runsc/sandbox
@@ -282,6 +299,9 @@ tp_row() {
 tp_row "seq write ${SEQ_MIB} MiB, MiB/s" "$sq_w_native" "$sq_w_sandbox" "$sq_w_runsc"
 tp_row "seq read ${SEQ_MIB} MiB, MiB/s" "$sq_r_native" "$sq_r_sandbox" "$sq_r_runsc"
 tp_row "unix stream ${UNIX_MIB} MiB, MiB/s" "$us_native" "$us_sandbox" "$us_runsc"
+tp_row "TCP bulk ${N_NET_MIB} MiB, MB/s" "$PR_tcpbulk_native" "$PR_tcpbulk_sandbox" "$PR_tcpbulk_runsc"
+proc_row "TCP connect+accept+close, us" connrate
+proc_row "UDP request/response, us/rt" udprr
 echo
 echo "(MiB/s rows: the ratios compare time per MiB, so above 1 means slower, as in the other rows)"
 echo "bare round trip without GETREGS/SETREGS (SYSEMU + waitpid only): $sc_bare_noregs ns"

@@ -2,9 +2,11 @@
  * socket_family_register (socket.h). socket_create runs this once, on the first
  * socket(2). Add a family with one line. */
 #include "sentry/socket/socket.h"
+#include "sentry/socket/inet.h"
 #include "sentry/socket/unix.h"
 
 void socket_families_init(void)
 {
     unix_family_init();
+    inet_family_init();
 }
