@@ -272,4 +272,24 @@ SYSCALL_DECL(timerfd_gettime);
 SYSCALL_DECL(signalfd);
 SYSCALL_DECL(signalfd4);
 
+/* socket.c: sockets (the generic layer is sentry/socket/socket.h) */
+SYSCALL_DECL(socket);
+SYSCALL_DECL(socketpair);
+SYSCALL_DECL(bind);
+SYSCALL_DECL(connect);
+SYSCALL_DECL(listen);
+SYSCALL_DECL(accept);
+SYSCALL_DECL(accept4);
+SYSCALL_DECL(sendto);
+SYSCALL_DECL(recvfrom);
+SYSCALL_DECL(sendmsg);
+SYSCALL_DECL(recvmsg);
+SYSCALL_DECL(sendmmsg);
+SYSCALL_DECL(recvmmsg);
+SYSCALL_DECL(shutdown);
+SYSCALL_DECL(getsockname);
+SYSCALL_DECL(getpeername);
+SYSCALL_DECL(getsockopt);
+SYSCALL_DECL(setsockopt);
+
 #endif

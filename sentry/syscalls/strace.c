@@ -55,6 +55,18 @@ static const struct flag_name k_prot[] = {
     { 0x8, "PROT_SEM" }, { 0x01000000, "PROT_GROWSDOWN" }, { 0x02000000, "PROT_GROWSUP" },
 };
 
+static const char *const k_families[] = {
+    [0] = "AF_UNSPEC", [1] = "AF_UNIX", [2] = "AF_INET", [10] = "AF_INET6",
+    [16] = "AF_NETLINK", [17] = "AF_PACKET",
+};
+static const char *const k_socktypes[] = {
+    [1] = "SOCK_STREAM", [2] = "SOCK_DGRAM", [3] = "SOCK_RAW", [4] = "SOCK_RDM",
+    [5] = "SOCK_SEQPACKET", [6] = "SOCK_DCCP", [10] = "SOCK_PACKET",
+};
+static const struct flag_name k_sockflags[] = {
+    { 02000000, "SOCK_CLOEXEC" }, { 04000, "SOCK_NONBLOCK" },
+};
+
 /* The map type (low 4 bits) is printed first, apart from these. */
 static const struct flag_name k_mmap[] = {
     { 0x10, "MAP_FIXED" }, { 0x20, "MAP_ANONYMOUS" }, { 0x40, "MAP_32BIT" },
@@ -160,6 +172,21 @@ void strace_fmt_value(struct strace_buf *b, enum arg_fmt fmt, uint64_t v)
         buf_puts(b, acc_modes[v & 3]);
         fmt_bits(b, v & ~(uint64_t)3, k_open, ARRAY_SIZE(k_open), 1);
         break;
+    case AF_SOCKFAM:
+        if (v < ARRAY_SIZE(k_families) && k_families[v])
+            buf_puts(b, k_families[v]);
+        else
+            strace_buf_printf(b, "%d", (int)v);
+        break;
+    case AF_SOCKTYPE: {
+        unsigned ty = (unsigned)v & 0xf;
+        if (ty < ARRAY_SIZE(k_socktypes) && k_socktypes[ty])
+            buf_puts(b, k_socktypes[ty]);
+        else
+            strace_buf_printf(b, "%u", ty);
+        fmt_bits(b, v & ~(uint64_t)0xf, k_sockflags, ARRAY_SIZE(k_sockflags), 1);
+        break;
+    }
     }
 }
 
@@ -256,6 +283,41 @@ static void fmt_guest_str(struct strace_buf *b, struct task *t, uint64_t addr)
     strace_fmt_bytes(b, tmp, MIN((size_t)n, (size_t)STRACE_STR_MAX), n > STRACE_STR_MAX);
 }
 
+/* fmt_guest_sockaddr: appends the guest address at addr of len bytes as strace does
+ * for the families it knows ({sa_family=AF_UNIX, sun_path="/x"},
+ * {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}). */
+static void fmt_guest_sockaddr(struct strace_buf *b, struct task *t, uint64_t addr,
+                               uint64_t len)
+{
+    unsigned char sa[128];
+    if (!addr || !t || !t->mm || len < 2 || len > sizeof(sa) ||
+        mm_copy_in(t->mm, sa, addr, len) < 0) {
+        strace_fmt_value(b, AF_PTR, addr);
+        return;
+    }
+    unsigned fam = sa[0] | (unsigned)sa[1] << 8;
+    buf_puts(b, "{sa_family=");
+    strace_fmt_value(b, AF_SOCKFAM, fam);
+    if (fam == 1 && len > 2) {
+        const char *p = (const char *)sa + 2;
+        size_t n = len - 2;
+        if (p[0] == '\0') {
+            buf_puts(b, ", sun_path=@");
+            strace_fmt_bytes(b, p + 1, MIN(n - 1, (size_t)STRACE_STR_MAX), n - 1 > STRACE_STR_MAX);
+        } else {
+            size_t l = strnlen(p, n);
+            buf_puts(b, ", sun_path=");
+            strace_fmt_bytes(b, p, MIN(l, (size_t)STRACE_STR_MAX), l > STRACE_STR_MAX);
+        }
+    } else if (fam == 2 && len >= 8) {
+        strace_buf_printf(b, ", sin_port=htons(%u), sin_addr=inet_addr(\"%u.%u.%u.%u\")",
+                          (unsigned)sa[2] << 8 | sa[3], sa[4], sa[5], sa[6], sa[7]);
+    } else if (fam == 10 && len >= 4) {
+        strace_buf_printf(b, ", sin6_port=htons(%u), ...", (unsigned)sa[2] << 8 | sa[3]);
+    }
+    buf_putc(b, '}');
+}
+
 /* fmt_arg: appends argument i; ret is the result when returned is set. */
 static void fmt_arg(struct strace_buf *b, struct task *t, const struct syscall_args *a,
                     int i, enum arg_fmt fmt, long ret, int returned)
@@ -268,6 +330,12 @@ static void fmt_arg(struct strace_buf *b, struct task *t, const struct syscall_a
     case AF_BUF:
         if (i + 1 < 6)
             fmt_guest_bytes(b, t, v, a->arg[i + 1]);
+        else
+            strace_fmt_value(b, AF_PTR, v);
+        break;
+    case AF_SOCKADDR:
+        if (i + 1 < 6)
+            fmt_guest_sockaddr(b, t, v, a->arg[i + 1]);
         else
             strace_fmt_value(b, AF_PTR, v);
         break;

@@ -41,6 +41,9 @@ enum arg_fmt {
     AF_PROT,      /* PROT_* bits */
     AF_MMAPF,     /* MAP_* flags */
     AF_OPENF,     /* O_* flags */
+    AF_SOCKFAM,   /* address family: AF_UNIX, AF_INET ... */
+    AF_SOCKTYPE,  /* socket type with SOCK_NONBLOCK/SOCK_CLOEXEC */
+    AF_SOCKADDR,  /* guest struct sockaddr, length in the next argument */
 };
 
 /* How complete the implementation is, for `sandbox syscalls`. */

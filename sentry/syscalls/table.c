@@ -76,6 +76,9 @@
 #define PROT AF_PROT
 #define MMAPF AF_MMAPF
 #define OPENF AF_OPENF
+#define SFAM AF_SOCKFAM
+#define STYPE AF_SOCKTYPE
+#define SA AF_SOCKADDR
 
 /* Notes shared by several partial entries. */
 #define N_STDIO "stdio host files; VFS files come with the files issue"
@@ -127,21 +130,21 @@ const struct syscall_entry g_syscalls[SYSCALL_MAX] = {
     PARTIAL(setitimer, N_CPUTIME, I, P, P),
     FULL(getpid),
     FULL(sendfile, I, I, P, U),
-    NONE(socket, I, I, I),
-    NONE(connect, I, P, I),
-    NONE(accept, I, P, P),
-    NONE(sendto, I, B, U, X, P, I),
-    NONE(recvfrom, I, OB, U, X, P, P),
-    NONE(sendmsg, I, P, X),
-    NONE(recvmsg, I, P, X),
-    NONE(shutdown, I, I),
-    NONE(bind, I, P, I),
-    NONE(listen, I, I),
-    NONE(getsockname, I, P, P),
-    NONE(getpeername, I, P, P),
-    NONE(socketpair, I, I, I, P),
-    NONE(setsockopt, I, I, I, P, I),
-    NONE(getsockopt, I, I, I, P, P),
+    FULL(socket, SFAM, STYPE, I),
+    FULL(connect, I, SA, I),
+    FULL(accept, I, P, P),
+    FULL(sendto, I, B, U, X, SA, I),
+    FULL(recvfrom, I, OB, U, X, P, P),
+    FULL(sendmsg, I, P, X),
+    FULL(recvmsg, I, P, X),
+    FULL(shutdown, I, I),
+    FULL(bind, I, SA, I),
+    FULL(listen, I, I),
+    FULL(getsockname, I, P, P),
+    FULL(getpeername, I, P, P),
+    FULL(socketpair, SFAM, STYPE, I, P),
+    FULL(setsockopt, I, I, I, P, I),
+    FULL(getsockopt, I, I, I, P, P),
     PARTIAL(clone, "no shared memory between processes (vfork copies); no namespaces",  X, P, P, P, X),
     FULL(fork),
     PARTIAL(vfork, "the child gets a copy of memory; the parent waits for its exit"),
@@ -376,7 +379,7 @@ const struct syscall_entry g_syscalls[SYSCALL_MAX] = {
     PARTIAL(fallocate, "tmpfs: allocate, KEEP_SIZE, PUNCH_HOLE (space checked, not reserved); Gofer and host files: the host's", I, X, I, I),
     PARTIAL(timerfd_settime, "TFD_TIMER_CANCEL_ON_SET accepted; the sandbox never sets clocks", I, X, P, P),
     FULL(timerfd_gettime, I, P),
-    NONE(accept4, I, P, P, X),
+    FULL(accept4, I, P, P, X),
     FULL(signalfd4, I, P, U, X),
     FULL(eventfd2, U, X),
     FULL(epoll_create1, X),
@@ -387,7 +390,7 @@ const struct syscall_entry g_syscalls[SYSCALL_MAX] = {
     NONE(pwritev, I, P, I, I, I),
     PARTIAL(rt_tgsigqueueinfo, "one pending instance per signal: real-time signals are not queued",  I, I, SIG, P),
     NONE(perf_event_open, P, I, I, I, X),
-    NONE(recvmmsg, I, P, U, X, P),
+    FULL(recvmmsg, I, P, U, X, P),
     NONE(fanotify_init, X, X),
     NONE(fanotify_mark, I, X, X, I, S),
     PARTIAL(prlimit64, N_PROC, I, I, P, P),
@@ -395,7 +398,7 @@ const struct syscall_entry g_syscalls[SYSCALL_MAX] = {
     NONE(open_by_handle_at, I, P, OPENF),
     NONE(clock_adjtime, I, P),
     FULL(syncfs, I),
-    NONE(sendmmsg, I, P, U, X),
+    FULL(sendmmsg, I, P, U, X),
     NONE(setns, I, X),
     FULL(getcpu, P, P, P),
     NONE(process_vm_readv, I, P, U, P, U, X),
