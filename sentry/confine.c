@@ -71,13 +71,13 @@ static int drop_capabilities(void)
     return 0;
 }
 
-int sentry_confine(void)
+int sentry_confine(int host_network)
 {
     int r = enter_empty_root();
     if (r == 0)
         r = drop_capabilities();
     if (r == 0)
-        r = sentry_seccomp_install();
+        r = sentry_seccomp_install(host_network);
     if (r == 0)
         log_info("confined: empty root, no capabilities, seccomp allowlist");
     return r;

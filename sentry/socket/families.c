@@ -3,6 +3,14 @@
  * socket(2). Add a family with one line. */
 #include "sentry/socket/socket.h"
 
+#include "sentry/socket/hostinet.h"
+#include "sentry/socket/ifaces.h"
+#include "sentry/socket/netlink.h"
+
 void socket_families_init(void)
 {
+    netlink_register();
+    /* --network=host: INET sockets are the host's (else the netstack's) */
+    if (net_mode() == NET_HOST)
+        hostinet_register();
 }
