@@ -164,6 +164,9 @@ void nl_reply_add(struct nl_reply *r, struct nl_msg *m)
 void nl_reply_done(struct nl_reply *r, uint32_t seq, uint32_t portid)
 {
     static _Thread_local struct nl_msg m;
+    /* a datagram of its own: Linux's netlink_dump delivers what the dump callback
+     * filled, and only its next, empty round carries NLMSG_DONE */
+    r->tail_closed = 1;
     nl_msg_init(&m, NLMSG_DONE, NLM_F_MULTI, seq, portid);
     int32_t *err = nl_msg_reserve(&m, sizeof(*err));
     if (err)
@@ -188,17 +191,17 @@ static void reply_ack(struct nl_reply *r, const struct nlmsghdr *req, int err,
 {
     static _Thread_local struct nl_msg m;
     int whole = err && !cap_ack;
+    if (req->nlmsg_len > NL_MSG_MAX - NLMSG_HDRLEN - sizeof(int32_t))
+        whole = 0;   /* too big to echo here: the header only */
     size_t echo = whole ? req->nlmsg_len : sizeof(*req);
-    if (echo > NL_MSG_MAX - NLMSG_HDRLEN - sizeof(int32_t))
-        echo = sizeof(*req);   /* too big to echo here: the header only */
-    nl_msg_init(&m, NLMSG_ERROR, echo == req->nlmsg_len ? 0 : NLM_F_CAPPED,
-                req->nlmsg_seq, portid);
+    nl_msg_init(&m, NLMSG_ERROR, whole ? 0 : NLM_F_CAPPED, req->nlmsg_seq, portid);
     char *p = nl_msg_reserve(&m, sizeof(int32_t) + echo);
     if (!p)
         return;
     int32_t e = err;
     memcpy(p, &e, sizeof(e));
     memcpy(p + sizeof(e), req, echo);
+    r->tail_closed = 1;
     nl_reply_add(r, &m);
     r->tail_closed = 1;
 }
@@ -284,6 +287,8 @@ static void process(struct nl_sock *nl, struct task *t, const char *buf, size_t 
         if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len)
             return;
         int err = 0;
+        /* each answer and each acknowledgement is a datagram (an skb) of its own */
+        r->tail_closed = 1;
         /* only requests are handled; control messages (below NLMSG_MIN_TYPE) are not */
         if ((h.nlmsg_flags & NLM_F_REQUEST) && h.nlmsg_type >= NLMSG_MIN_TYPE)
             err = nlroute_request(t, (const struct nlmsghdr *)buf, portid, r);

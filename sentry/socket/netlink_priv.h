@@ -54,8 +54,8 @@ void nla_put_str(struct nl_msg *m, uint16_t type, const char *s);
 
 /* nl_reply_add: sets m's nlmsg_len and appends it to r (dropped if it overflowed). */
 void nl_reply_add(struct nl_reply *r, struct nl_msg *m);
-/* nl_reply_done: appends NLMSG_DONE (error 0) for a dump answering req_seq, in the
- * current datagram if it fits, as Linux's netlink_dump does. */
+/* nl_reply_done: appends NLMSG_DONE (error 0) ending a dump answering seq, in a
+ * datagram of its own, as Linux's netlink_dump sends it. */
 void nl_reply_done(struct nl_reply *r, uint32_t seq, uint32_t portid);
 /* nl_reply_free: frees r's datagrams. */
 void nl_reply_free(struct nl_reply *r);
