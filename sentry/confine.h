@@ -17,7 +17,8 @@ int sentry_confine(int host_network);
 int sentry_seccomp_install(int host_network);
 
 /* sentry_confinement_probe: after sentry_confine, tries what the confinement must
- * prevent (opening host files, executing a program, creating a socket) and writes
+ * prevent (opening host files, executing a program, creating AF_INET, AF_UNIX and
+ * AF_NETLINK sockets, mounting) and writes
  * one line per attempt to fd, e.g. "confinement: openat /etc/passwd: refused
  * (Operation not permitted)". For `sandbox run --probe-confinement` and its test. */
 void sentry_confinement_probe(int fd);

@@ -131,6 +131,16 @@ else
 fi
 
 # ---- --network=host ----
+timeout -k 5 "$timeout_s" "$sandbox" run --network=host --probe-confinement true \
+    >/dev/null 2>"$work/probe" </dev/null
+if grep -q '^confinement: socket AF_INET: ALLOWED$' "$work/probe" &&
+    [ "$(grep -c 'ALLOWED' "$work/probe")" = 1 ] &&
+    grep -q '^confinement: socket AF_UNIX: refused' "$work/probe" &&
+    grep -q '^confinement: socket AF_NETLINK: refused' "$work/probe"; then
+    pass "host: the Sentry may open INET sockets, nothing more"
+else
+    fail "host: the Sentry may open INET sockets, nothing more" "$work/probe"
+fi
 if have ip; then
     same "host: ip addr as the host's" "ip addr" --network=host ip addr
     same "host: ip link as the host's" "ip link" --network=host ip link
