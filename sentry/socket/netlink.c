@@ -137,8 +137,12 @@ void nla_put_str(struct nl_msg *m, uint16_t type, const char *s)
 
 void nl_reply_add(struct nl_reply *r, struct nl_msg *m)
 {
-    if (m->overflow || r->err)
+    if (m->overflow || r->err || r->overrun)
         return;
+    if (r->bytes + m->len > r->limit) {
+        r->overrun = 1;
+        return;
+    }
     ((struct nlmsghdr *)m->buf)->nlmsg_len = (uint32_t)m->len;
     struct nl_dgram *d = r->tail;
     if (!d || r->tail_closed || d->len + m->len > NL_DGRAM_SIZE) {
@@ -281,7 +285,7 @@ static int nl_getname(struct socket *s, void *buf, int peer)
 static void process(struct nl_sock *nl, struct task *t, const char *buf, size_t len,
                     uint32_t portid, int cap_ack, struct nl_reply *r)
 {
-    while (len >= NLMSG_HDRLEN) {
+    while (len >= NLMSG_HDRLEN && !r->overrun && !r->err) {
         struct nlmsghdr h;
         memcpy(&h, buf, sizeof(h));
         if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len)
@@ -348,33 +352,35 @@ static ssize_t nl_sendmsg(struct socket *s, struct task *t, struct sock_msg *m, 
         free(buf);
         return -EFAULT;
     }
-    struct nl_reply r = { 0 };
+    /* the answers may fill the receive queue's room, no more */
+    pthread_mutex_lock(&nl->mu);
+    size_t rcvbuf = (size_t)__atomic_load_n(&s->rcvbuf, __ATOMIC_RELAXED);
+    struct nl_reply r = { .limit = rcvbuf > nl->qbytes ? rcvbuf - nl->qbytes : 0 };
+    pthread_mutex_unlock(&nl->mu);
     process(nl, t, buf, len, portid, cap_ack, &r);
     free(buf);
     if (r.err) {
+        int err = r.err;
         nl_reply_free(&r);
-        return r.err;
+        return err;
     }
-    if (!r.head)
+    if (!r.head && !r.overrun)
         return (ssize_t)len;
     pthread_mutex_lock(&nl->mu);
-    if (nl->qbytes + r.bytes > (size_t)__atomic_load_n(&s->rcvbuf, __ATOMIC_RELAXED)) {
-        /* the reader is behind: Linux's netlink_overrun drops the reply */
-        if (!nl->no_enobufs)
-            __atomic_store_n(&s->so_error, ENOBUFS, __ATOMIC_RELAXED);
-        pthread_mutex_unlock(&nl->mu);
-        nl_reply_free(&r);
-        waitq_wake(&s->wq, POLLERR);
-        return (ssize_t)len;
+    /* what fit is queued; the rest was dropped, which the reader learns as ENOBUFS
+     * (Linux's netlink_overrun) */
+    if (r.overrun && !nl->no_enobufs)
+        __atomic_store_n(&s->so_error, ENOBUFS, __ATOMIC_RELAXED);
+    if (r.head) {
+        if (nl->qtail)
+            nl->qtail->next = r.head;
+        else
+            nl->qhead = r.head;
+        nl->qtail = r.tail;
+        nl->qbytes += r.bytes;
     }
-    if (nl->qtail)
-        nl->qtail->next = r.head;
-    else
-        nl->qhead = r.head;
-    nl->qtail = r.tail;
-    nl->qbytes += r.bytes;
     pthread_mutex_unlock(&nl->mu);
-    waitq_wake(&s->wq, POLLIN | POLLRDNORM);
+    waitq_wake(&s->wq, POLLIN | POLLRDNORM | (r.overrun ? POLLERR : 0));
     return (ssize_t)len;
 }
 

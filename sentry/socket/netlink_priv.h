@@ -32,6 +32,9 @@ struct nl_reply {
     size_t bytes;                  /* message bytes in all datagrams */
     int tail_closed;               /* the next message starts a new datagram */
     int err;                       /* -ENOMEM once an allocation failed */
+    size_t limit;                  /* the most bytes r may hold (the receive queue's
+                                    * room); past it messages are dropped and */
+    int overrun;                   /* this is set (Linux's netlink_overrun) */
 };
 
 /* One message being built. */
@@ -52,7 +55,8 @@ void nla_put_u8(struct nl_msg *m, uint16_t type, uint8_t v);
 void nla_put_u32(struct nl_msg *m, uint16_t type, uint32_t v);
 void nla_put_str(struct nl_msg *m, uint16_t type, const char *s);
 
-/* nl_reply_add: sets m's nlmsg_len and appends it to r (dropped if it overflowed). */
+/* nl_reply_add: sets m's nlmsg_len and appends it to r (dropped if it overflowed, or
+ * if r would pass its limit: then r->overrun is set). */
 void nl_reply_add(struct nl_reply *r, struct nl_msg *m);
 /* nl_reply_done: appends NLMSG_DONE (error 0) ending a dump answering seq, in a
  * datagram of its own, as Linux's netlink_dump sends it. */
