@@ -41,7 +41,7 @@
 
 /* The MSG_* flags a guest may pass on to the host. */
 #define SEND_FLAGS (MSG_OOB | MSG_DONTROUTE | MSG_EOR | MSG_MORE | MSG_CONFIRM)
-#define RECV_FLAGS (MSG_OOB | MSG_PEEK | MSG_TRUNC)
+#define RECV_FLAGS (MSG_OOB | MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE)
 
 struct hostsock {
     int fd;                        /* the host socket: O_NONBLOCK, owned; immutable */
@@ -239,7 +239,8 @@ static ssize_t hi_recvmsg(struct socket *s, struct task *t, struct sock_msg *m, 
                 return (ssize_t)done;
             continue;
         }
-        if (e != EAGAIN && e != EWOULDBLOCK)
+        /* the error queue never waits (Linux's ip_recv_error) */
+        if ((e != EAGAIN && e != EWOULDBLOCK) || (flags & MSG_ERRQUEUE))
             return done ? (ssize_t)done : -e;
         err = wait_host(s, t, &m->blk, POLLIN);
         if (err < 0)
