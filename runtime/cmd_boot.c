@@ -8,6 +8,7 @@
 
 #include "runtime/cli.h"
 #include "sentry/kernel/kernel.h"
+#include "sentry/socket/ifaces.h"
 
 extern char **environ;
 
@@ -16,6 +17,7 @@ static void boot_usage(FILE *out)
     fprintf(out,
             "usage: sandbox boot --gofer-fd N --platform NAME --cwd DIR [--ids UID:GID]\n"
             "                    [--readonly] [--strace] [--debug-log FILE] [--probe-confinement]\n"
+            "                    [--network none|host]\n"
             "                    -- PROGRAM [ARGS...]\n"
             "\n"
             "Runs the Sentry: confines itself, then runs PROGRAM from the tree the Gofer\n"
@@ -62,6 +64,18 @@ int cmd_boot(struct global_opts *g, int argc, char **argv)
             cfg.ids_given = 1;
         } else if (strcmp(a, "--cwd") == 0 && has_value) {
             cfg.cwd = argv[++i];
+        } else if (strcmp(a, "--network") == 0 && has_value) {
+            const char *v = argv[++i];
+            if (strcmp(v, "none") == 0)
+                cfg.network = NET_NONE;
+            else if (strcmp(v, "host") == 0)
+                cfg.network = NET_HOST;
+            else if (strcmp(v, "sandbox") == 0)
+                cfg.network = NET_SANDBOX;
+            else {
+                cli_error("boot: bad --network '%s'", v);
+                return EXIT_USAGE;
+            }
         } else if (strcmp(a, "--debug-log") == 0 && has_value) {
             cfg.debug_log = argv[++i];
         } else {

@@ -37,6 +37,14 @@ static void run_usage(FILE *out)
             "flags:\n"
             "  --root=DIR          serve DIR as the root instead of /\n"
             "  --platform=NAME     how guest code runs: %s (default: ptrace)\n"
+            "  --network=MODE      the guest's network (default: none):\n"
+            "                        none     loopback only, inside the sandbox\n"
+            "                        host     the host's network: the guest's INET\n"
+            "                                 sockets are host sockets; LESS ISOLATED\n"
+            "                                 (the Sentry may then make host socket\n"
+            "                                 calls, and the guest reaches whatever\n"
+            "                                 the host can)\n"
+            "                        sandbox  not implemented yet\n"
             "  --strace            print every system call of the guest on stderr\n"
             "  --debug-log=FILE    write the Sentry's debug log to FILE\n"
             "  --probe-confinement before the program starts, report on stderr what the\n"
@@ -87,6 +95,17 @@ int cmd_run(struct global_opts *g, int argc, char **argv)
                 return EXIT_USAGE;
             }
             spec.platform = v;
+            i += used;
+        } else if ((v = flag_value("--network", argc, argv, i, &used))) {
+            if (strcmp(v, "sandbox") == 0) {
+                cli_error("--network=sandbox is not implemented yet (use none or host)");
+                return EXIT_USAGE;
+            }
+            if (strcmp(v, "none") != 0 && strcmp(v, "host") != 0) {
+                cli_error("unknown network mode '%s' (have: none, host, sandbox)", v);
+                return EXIT_USAGE;
+            }
+            spec.network = v;
             i += used;
         } else if ((v = flag_value("--root", argc, argv, i, &used))) {
             spec.root = v;

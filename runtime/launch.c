@@ -1,5 +1,6 @@
 /* Starting a sandbox: the Gofer (gofer_spawn), then the Sentry, a fresh exec of this
- * binary as `sandbox boot` in new mount, pid, ipc, uts and network namespaces, which
+ * binary as `sandbox boot` in new mount, pid, ipc, uts and network namespaces (the
+ * host's network namespace with --network=host), which
  * confines itself before running any guest code. The CLI then only waits, forwarding
  * the signals people send it. Started by a user other than root, both get a user
  * namespace of their own first, whose root is that user (lib/userns.h). */
@@ -27,6 +28,13 @@
 
 #define BOOT_NAMESPACES (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | \
                          CLONE_NEWNET)
+
+/* host_network: the Sentry stays in the host's network namespace, whose sockets its
+ * guest's INET sockets are. */
+static int host_network(const struct launch_spec *s)
+{
+    return s->network && strcmp(s->network, "host") == 0;
+}
 
 static pid_t g_sentry = -1;
 
@@ -70,6 +78,8 @@ static char **boot_argv(const struct launch_spec *s)
         v[i++] = "--strace";
     if (s->probe_confinement)
         v[i++] = "--probe-confinement";
+    v[i++] = "--network";
+    v[i++] = (char *)(s->network ? s->network : "none");
     if (s->debug_log) {
         v[i++] = "--debug-log";
         v[i++] = (char *)s->debug_log;
@@ -113,6 +123,8 @@ static pid_t start_sentry(const struct launch_spec *s, int gofer_sock, int rootl
         return -ENOMEM;
     }
     long flags = BOOT_NAMESPACES | SIGCHLD | (rootless ? CLONE_NEWUSER : 0);
+    if (host_network(s))
+        flags &= ~CLONE_NEWNET;
     long pid = syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
     if (pid == 0) {
         close(sync[1]);

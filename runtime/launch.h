@@ -11,6 +11,9 @@ struct launch_spec {
     int strace;
     const char *debug_log;         /* NULL: none */
     int probe_confinement;         /* report what the confined Sentry is refused */
+    const char *network;           /* "none" (its own empty network namespace) or
+                                    * "host" (the host's: INET sockets are host
+                                    * sockets); NULL: none */
     const char *cwd;               /* the first process's working directory */
     char *const *argv;             /* the program, found inside the sandbox */
     char *const *envp;

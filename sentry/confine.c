@@ -71,13 +71,13 @@ static int drop_capabilities(void)
     return 0;
 }
 
-int sentry_confine(void)
+int sentry_confine(int host_network)
 {
     int r = enter_empty_root();
     if (r == 0)
         r = drop_capabilities();
     if (r == 0)
-        r = sentry_seccomp_install();
+        r = sentry_seccomp_install(host_network);
     if (r == 0)
         log_info("confined: empty root, no capabilities, seccomp allowlist");
     return r;
@@ -104,10 +104,19 @@ void sentry_confinement_probe(int fd)
     char *argv[] = { "/bin/sh", NULL };
     r = syscall(SYS_execve, "/bin/sh", argv, argv + 1);
     probe_result(fd, "execve /bin/sh", r < 0 ? -errno : r);
-    r = syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    probe_result(fd, "socket AF_INET", r < 0 ? -errno : r);
-    if (r >= 0)
-        close((int)r);
+    /* AF_INET is allowed with --network=host (its sockets are host sockets); the
+     * others never are */
+    const struct { int family; const char *what; } socks[] = {
+        { AF_INET, "socket AF_INET" },
+        { AF_UNIX, "socket AF_UNIX" },
+        { AF_NETLINK, "socket AF_NETLINK" },
+    };
+    for (size_t i = 0; i < sizeof(socks) / sizeof(socks[0]); i++) {
+        r = syscall(SYS_socket, socks[i].family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        probe_result(fd, socks[i].what, r < 0 ? -errno : r);
+        if (r >= 0)
+            close((int)r);
+    }
     r = syscall(SYS_mount, "none", "/", "tmpfs", 0, NULL);
     probe_result(fd, "mount tmpfs", r < 0 ? -errno : r);
 }

@@ -13,7 +13,9 @@
 #include <linux/sched.h>
 #include <seccomp.h>
 #include <stddef.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 
 #include "lib/log.h"
@@ -135,6 +137,67 @@ static int clone_rule(scmp_filter_ctx ctx)
                             SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEW_ANY, 0));
 }
 
+/* --network=host (sentry/socket/hostinet.c): guest INET sockets are host sockets. Only
+ * in that mode, and socket(2) only for AF_INET and AF_INET6: the Sentry still cannot
+ * open AF_UNIX, AF_NETLINK or AF_PACKET sockets (those fail with EPERM). */
+static const struct syscall_rule g_host_network[] = {
+    { SCMP_SYS(bind), "bind a guest's host socket" },
+    { SCMP_SYS(listen), "listen on it" },
+    { SCMP_SYS(connect), "connect it" },
+    { SCMP_SYS(accept4), "accept connections (non-blocking, close-on-exec)" },
+    { SCMP_SYS(sendmsg), "send on it (sendto is allowed already)" },
+    { SCMP_SYS(recvfrom), "receive on it (recvmsg is allowed already)" },
+    { SCMP_SYS(shutdown), "shut it down" },
+    { SCMP_SYS(getsockname), "its local address" },
+    { SCMP_SYS(getpeername), "its peer's address" },
+    { SCMP_SYS(getsockopt), "allowlisted options, SO_ERROR after connecting" },
+    { SCMP_SYS(setsockopt), "allowlisted options" },
+};
+
+/* Host-socket ioctls of host mode: bytes queued each way, the urgent mark. */
+static const unsigned long g_host_network_ioctls[] = { SIOCOUTQ, SIOCATMARK };
+
+/* host_network_rules: the calls above; socket(2) allowed for AF_INET and AF_INET6
+ * and refused with EPERM for every other family (a filter compares an argument once
+ * per rule, so the refusal is ranges: below AF_INET, between, above AF_INET6). */
+static int host_network_rules(scmp_filter_ctx ctx)
+{
+    int err = 0;
+    for (size_t i = 0; i < sizeof(g_host_network) / sizeof(g_host_network[0]) && !err; i++)
+        err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, g_host_network[i].nr, 0);
+    for (size_t i = 0; i < sizeof(g_host_network_ioctls) / sizeof(g_host_network_ioctls[0]) &&
+                       !err; i++)
+        err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                               SCMP_A1(SCMP_CMP_EQ, g_host_network_ioctls[i]));
+    if (!err)
+        err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+                               SCMP_A0(SCMP_CMP_EQ, AF_INET));
+    if (!err)
+        err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+                               SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+    if (!err)
+        err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+                               SCMP_A0(SCMP_CMP_LT, AF_INET));
+    for (int fam = AF_INET + 1; fam < AF_INET6 && !err; fam++)
+        err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+                               SCMP_A0(SCMP_CMP_EQ, fam));
+    if (!err)
+        err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+                               SCMP_A0(SCMP_CMP_GT, AF_INET6));
+    return err;
+}
+
+/* in_host_network: nr is one of the calls host mode allows (not refused then). */
+static int in_host_network(int nr)
+{
+    if (nr == SCMP_SYS(socket))
+        return 1;
+    for (size_t i = 0; i < sizeof(g_host_network) / sizeof(g_host_network[0]); i++)
+        if (g_host_network[i].nr == nr)
+            return 1;
+    return 0;
+}
+
 static int ioctl_rules(scmp_filter_ctx ctx)
 {
     int err = 0;
@@ -144,7 +207,7 @@ static int ioctl_rules(scmp_filter_ctx ctx)
     return err;
 }
 
-int sentry_seccomp_install(void)
+int sentry_seccomp_install(int host_network)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     if (!ctx)
@@ -154,13 +217,18 @@ int sentry_seccomp_install(void)
     for (size_t i = 0; i < sizeof(g_allowed) / sizeof(g_allowed[0]) && !err; i++)
         if (g_allowed[i].nr != SCMP_SYS(clone))
             err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, g_allowed[i].nr, 0);
-    for (size_t i = 0; i < sizeof(g_refused) / sizeof(g_refused[0]) && !err; i++)
+    for (size_t i = 0; i < sizeof(g_refused) / sizeof(g_refused[0]) && !err; i++) {
+        if (host_network && in_host_network(g_refused[i].nr))
+            continue;
         err = seccomp_rule_add(ctx, g_refused[i].nr == SCMP_SYS(clone3)
                                         ? SCMP_ACT_ERRNO(ENOSYS)
                                         : SCMP_ACT_ERRNO(EPERM),
                                g_refused[i].nr, 0);
+    }
     if (!err)
         err = clone_rule(ctx);
+    if (!err && host_network)
+        err = host_network_rules(ctx);
     if (!err)
         err = ioctl_rules(ctx);
     if (!err)

@@ -30,6 +30,7 @@
 #include "sentry/kernel/hostsig.h"
 #include "sentry/syscalls/sched.h"
 #include "sentry/confine.h"
+#include "sentry/socket/ifaces.h"
 
 struct kernel g_kernel;
 
@@ -173,8 +174,15 @@ static int setup(const struct boot_config *cfg)
         return r;
     }
     log_info("platform: %s", g_plat->name);
+    /* the interfaces the guest sees; in host mode read from the host, which needs a
+     * host socket: before confinement */
+    if ((r = ifaces_init((enum net_mode)cfg->network)) < 0) {
+        fprintf(stderr, "sandbox: network: %s\n",
+                r == -ENOSYS ? "this mode is not implemented yet" : strerror(-r));
+        return r;
+    }
     /* from here on the Sentry reaches the host only through what it holds */
-    if ((r = sentry_confine()) < 0) {
+    if ((r = sentry_confine(cfg->network == NET_HOST)) < 0) {
         fprintf(stderr, "sandbox: cannot confine the Sentry: %s\n", strerror(-r));
         return r;
     }

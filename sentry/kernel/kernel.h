@@ -49,6 +49,7 @@ struct boot_config {
     const char *debug_log;         /* NULL: none */
     int probe_confinement;         /* report on stderr what the confined Sentry is
                                     * refused (sentry_confinement_probe) */
+    int network;                   /* enum net_mode (sentry/socket/ifaces.h) */
 };
 
 /* sentry_boot: builds the sandbox, confines the Sentry (sentry/confine.h), runs the

@@ -17,6 +17,7 @@
 #include "lib/util.h"
 #include "sentry/kernel/signal.h"
 #include "sentry/kernel/task.h"
+#include "sentry/socket/ifioctl.h"
 #include "sentry/vfs/file.h"
 #include "sentry/vfs/poll.h"
 #include "sentry/vfs/vfs.h"
@@ -109,10 +110,15 @@ static int sock_file_stat(struct file *f, struct stat *st)
     return inode_stat(f->inode, st);
 }
 
+/* ioctl: the family's, then (as Linux's sock_do_ioctl falls back to dev_ioctl) the
+ * interface ioctls every socket answers. */
 static long sock_file_ioctl(struct file *f, struct task *t, unsigned cmd, uint64_t arg)
 {
     struct socket *s = sock(f);
-    return s->ops->ioctl ? s->ops->ioctl(s, t, cmd, arg) : -ENOTTY;
+    long r = s->ops->ioctl ? s->ops->ioctl(s, t, cmd, arg) : -ENOTTY;
+    if (r == -ENOTTY)
+        r = ifioctl(t, cmd, arg, s->family == AF_INET);
+    return r;
 }
 
 static unsigned sock_file_poll(struct file *f, struct waitq **wq)

@@ -124,6 +124,10 @@ struct socket_ops {
     long (*ioctl)(struct socket *s, struct task *t, unsigned cmd, uint64_t arg);
     /* release: the file is closing: drop the connection and free s->priv. */
     void (*release)(struct socket *s);
+    /* sol_socket_first: getsockopt/setsockopt see SOL_SOCKET options before the
+     * generic layer, which answers those they return -ENOPROTOOPT for (a family
+     * whose socket state lives elsewhere: hostinet's host socket). */
+    int sol_socket_first;
 };
 
 struct socket {

@@ -682,7 +682,11 @@ long sys_getsockopt(struct task *t, const struct syscall_args *a)
     char val[SOCK_OPT_MAX];
     size_t n = MIN((size_t)len, sizeof(val));
     memset(val, 0, sizeof(val));
-    if (level == SOL_SOCKET) {
+    if (level == SOL_SOCKET && s->ops->sol_socket_first) {
+        err = s->ops->getsockopt(s, t, level, name, val, &n);
+        if (err == -ENOPROTOOPT)
+            err = socket_getsockopt_generic(s, name, val, &n);
+    } else if (level == SOL_SOCKET) {
         err = socket_getsockopt_generic(s, name, val, &n);
         if (err == -ENOPROTOOPT && s->ops->getsockopt)
             err = s->ops->getsockopt(s, t, level, name, val, &n);
@@ -722,7 +726,11 @@ long sys_setsockopt(struct task *t, const struct syscall_args *a)
         err = -EFAULT;
         goto out;
     }
-    if (level == SOL_SOCKET) {
+    if (level == SOL_SOCKET && s->ops->sol_socket_first) {
+        err = s->ops->setsockopt(s, t, level, name, val, n);
+        if (err == -ENOPROTOOPT)
+            err = socket_setsockopt_generic(s, t, name, val, n);
+    } else if (level == SOL_SOCKET) {
         err = socket_setsockopt_generic(s, t, name, val, n);
         if (err == -ENOPROTOOPT && s->ops->setsockopt)
             err = s->ops->setsockopt(s, t, level, name, val, n);
