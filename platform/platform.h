@@ -126,5 +126,6 @@ extern const struct platform_ops *g_plat;
 
 extern const struct platform_ops g_platform_ptrace;
 extern const struct platform_ops g_platform_null;
+extern const struct platform_ops g_platform_kvm;
 
 #endif

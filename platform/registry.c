@@ -7,6 +7,7 @@ const struct platform_ops *g_plat;
 
 static const struct platform_ops *const g_platforms[] = {
     &g_platform_ptrace,
+    &g_platform_kvm,
     &g_platform_null,
 };
 
@@ -18,4 +19,4 @@ const struct platform_ops *plat_find(const char *name)
     return NULL;
 }
 
-const char *plat_names(void) { return "ptrace"; }
+const char *plat_names(void) { return "ptrace, kvm"; }
