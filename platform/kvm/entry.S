@@ -26,7 +26,7 @@
     .section .rodata.kvm_entry, "a"
     .balign 4096
     .globl kvm_entry_begin, kvm_entry_end
-    .globl kvm_resume, kvm_resume_cr3, kvm_batch, kvm_exit_hlt
+    .globl kvm_resume, kvm_resume_cr3, kvm_resume_end, kvm_batch, kvm_exit_hlt
 kvm_entry_begin:
 
 /* STUB v, has_error_code */
@@ -74,6 +74,7 @@ kvm_resume:
     pop %rax
     wrgsbase %rax
     pop %rax
+kvm_resume_end:
     iretq
 
 kvm_batch:

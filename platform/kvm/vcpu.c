@@ -9,11 +9,12 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 
-extern const char kvm_entry_begin[], kvm_resume[], kvm_resume_cr3[], kvm_batch[],
+extern const char kvm_entry_begin[], kvm_resume[], kvm_resume_cr3[], kvm_resume_end[], kvm_batch[],
     kvm_exit_hlt[];
 
 /* The signal interrupt() sends to a thread in KVM_RUN: unblocked only inside KVM_RUN
@@ -225,16 +226,44 @@ void vcpu_thread_drop(struct vcpu *v)
         tl_vcpu = NULL;
 }
 
+/* regs: the vCPU's general registers, shared with KVM through kvm_run (KVM_CAP_SYNC_REGS):
+ * valid after a run, loaded by the next one once marked with set_regs. Every vCPU
+ * ioctl costs a trip through the host's vcpu_load, which on a nested PVM host reads
+ * MSRs the outer hypervisor traps: one ioctl per round trip instead of three. */
+static struct kvm_regs *regs_of(struct vcpu *v) { return &v->run->s.regs.regs; }
+static void set_regs(struct vcpu *v) { v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS; }
+
+/* drain_kick: a kick that arrived outside KVM_RUN stays pending (it is blocked there)
+ * and would end every later KVM_RUN at once; take it. */
+static void drain_kick(void)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIG_KICK);
+    struct timespec zero = { 0, 0 };
+    while (sigtimedwait(&s, NULL, &zero) == SIG_KICK)
+        ;
+}
+
 /* run: one KVM_RUN; 0 with the exit in v->run, -EINTR, or -errno. */
 static int run(struct vcpu *v)
 {
     __atomic_store_n(&v->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+    v->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
     int r = ioctl(v->fd, KVM_RUN, 0);
     int e = errno;
     __atomic_store_n(&v->tid, 0, __ATOMIC_SEQ_CST);
     v->run->immediate_exit = 0;
-    if (r < 0)
-        return e == EINTR || e == EAGAIN ? -EINTR : -e;
+    if (r < 0) {
+        if (e != EINTR && e != EAGAIN)
+            return -e;
+        drain_kick();
+        /* the registers were not synced back: read them */
+        if (ioctl(v->fd, KVM_GET_REGS, regs_of(v)) < 0)
+            return -errno;
+        return -EINTR;
+    }
+    v->run->kvm_dirty_regs = 0;
     return 0;
 }
 
@@ -243,19 +272,13 @@ static uint64_t *exit_record(struct vcpu *v) { return v->stack_top - XR_WORDS; }
 /* halted_at: whether the last exit was the stubs' `hlt` (so an exit record exists). */
 static int halted_at(struct vcpu *v, const char *where)
 {
-    if (v->run->exit_reason != KVM_EXIT_HLT)
-        return 0;
-    struct kvm_regs r;
-    return ioctl(v->fd, KVM_GET_REGS, &r) == 0 && r.rip == entry_va(where) + 1;
+    return v->run->exit_reason == KVM_EXIT_HLT && regs_of(v)->rip == entry_va(where) + 1;
 }
 
 static void log_bad_exit(struct vcpu *v, const char *what)
 {
-    struct kvm_regs r;
-    memset(&r, 0, sizeof(r));
-    ioctl(v->fd, KVM_GET_REGS, &r);
     log_err("kvm: vCPU %d: unexpected exit %u during %s (rip %#llx)", v->id,
-            v->run->exit_reason, what, (unsigned long long)r.rip);
+            v->run->exit_reason, what, (unsigned long long)regs_of(v)->rip);
 }
 
 /* to_ring0: a vCPU interrupted in ring 3 is made to fault into the stubs, so that
@@ -263,12 +286,11 @@ static void log_bad_exit(struct vcpu *v, const char *what)
 static int to_ring0(struct vcpu *v)
 {
     for (int i = 0; v->user_mode && i < MAX_RING0_TRIES; i++) {
-        struct kvm_regs r;
-        memset(&r, 0, sizeof(r));
-        r.rip = entry_va(kvm_exit_hlt);   /* supervisor-only: a user fetch faults */
-        r.rflags = 0x202;
-        if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
-            return -errno;
+        struct kvm_regs *r = regs_of(v);
+        memset(r, 0, sizeof(*r));
+        r->rip = entry_va(kvm_exit_hlt);   /* supervisor-only: a user fetch faults */
+        r->rflags = 0x202;
+        set_regs(v);
         int e = run(v);
         if (e == -EINTR)
             continue;
@@ -289,15 +311,14 @@ int vcpu_batch_flush(struct vcpu *v)
         return 0;
     int err = to_ring0(v);
     for (int i = 0; !err && i < MAX_RING0_TRIES; i++) {
-        struct kvm_regs r;
-        memset(&r, 0, sizeof(r));
-        r.rip = entry_va(kvm_batch);
-        r.rsp = priv_va(PRIV_VCPUS + (uint64_t)v->id * VCPU_AREA + 4096);
-        r.rsi = priv_va(PRIV_VCPUS + (uint64_t)v->id * VCPU_AREA + 4096) + 16;
-        r.rcx = v->batch->n;
-        r.rflags = 2;
-        if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
-            return -errno;
+        struct kvm_regs *r = regs_of(v);
+        memset(r, 0, sizeof(*r));
+        r->rip = entry_va(kvm_batch);
+        r->rsp = priv_va(PRIV_VCPUS + (uint64_t)v->id * VCPU_AREA + 4096);
+        r->rsi = priv_va(PRIV_VCPUS + (uint64_t)v->id * VCPU_AREA + 4096) + 16;
+        r->rcx = v->batch->n;
+        r->rflags = 2;
+        set_regs(v);
         int e = run(v);
         if (e == -EINTR)
             continue;   /* a kick meant for the task: the stores are idempotent */
@@ -348,8 +369,11 @@ static int enter(struct vcpu *v, struct plat_as *as, const struct guest_regs *g)
     int same_as = v->as_id == as->id && v->as_gen == gen;
     struct kvm_regs k;
     to_kvm_regs(g, &k);
-    if (v->user_mode && same_as && v->user_fs == g->fs_base && v->user_gs == g->gs_base)
-        return ioctl(v->fd, KVM_SET_REGS, &k) < 0 ? -errno : 0;
+    if (v->user_mode && same_as && v->user_fs == g->fs_base && v->user_gs == g->gs_base) {
+        *regs_of(v) = k;
+        set_regs(v);
+        return 0;
+    }
     int err = to_ring0(v);
     if (err < 0)
         return err;
@@ -375,7 +399,9 @@ static int enter(struct vcpu *v, struct plat_as *as, const struct guest_regs *g)
         v->as_gen = gen;
     }
     k.rflags = 2;
-    return ioctl(v->fd, KVM_SET_REGS, &k) < 0 ? -errno : 0;
+    *regs_of(v) = k;
+    set_regs(v);
+    return 0;
 }
 
 static int fpe_code(struct vcpu *v, int vec)
@@ -492,22 +518,27 @@ int vcpu_switch(struct plat_ctx *c, struct plat_as *as, struct guest_regs *regs,
             return -errno;
         if ((s.cs.selector & 3) == 3) {
             /* stopped in the guest program: its registers are the vCPU's */
-            struct kvm_regs k;
-            if (ioctl(v->fd, KVM_GET_REGS, &k) < 0)
-                return -errno;
-            from_kvm_regs(&k, regs);
+            from_kvm_regs(regs_of(v), regs);
             regs->fs_base = v->user_fs = s.fs.base;
             regs->gs_base = v->user_gs = s.gs.base;
             v->user_mode = 1;
+            return 0;
         }
-        /* else it never left ring 0: regs are what we loaded */
-        return 0;
+        uint64_t rip = regs_of(v)->rip;
+        if (rip >= entry_va(kvm_resume_cr3) && rip <= entry_va(kvm_resume_end))
+            return 0;   /* still on its way in: regs are what we loaded */
+        /* stopped inside a stub, half-way through an exit: let it reach the hlt (the
+         * interrupt stays pending for the next switch_to) */
+        __atomic_store_n(&c->interrupted, 1, __ATOMIC_SEQ_CST);
+        for (int i = 0; err == -EINTR && i < MAX_RING0_TRIES; i++)
+            err = run(v);
+        if (err < 0)
+            return err == -EINTR ? -EIO : err;
+        trap->kind = 0;
     }
     if (err < 0)
         return err;
-    struct kvm_regs k;
-    if (ioctl(v->fd, KVM_GET_REGS, &k) < 0)
-        return -errno;
+    struct kvm_regs k = *regs_of(v);
     if (v->run->exit_reason == KVM_EXIT_HLT && k.rip == entry_va(kvm_exit_hlt) + 1)
         return decode(v, &k, regs, trap);
     if (v->run->exit_reason == KVM_EXIT_HLT &&
@@ -526,8 +557,14 @@ int vcpu_switch(struct plat_ctx *c, struct plat_as *as, struct guest_regs *regs,
         return 0;
     }
     log_bad_exit(v, "a guest run");
-    if (v->run->exit_reason == KVM_EXIT_INTERNAL_ERROR)
-        log_err("kvm: internal error, suberror %u", v->run->internal.suberror);
+    if (v->run->exit_reason == KVM_EXIT_INTERNAL_ERROR) {
+        log_err("kvm: internal error, suberror %u, %u words of data", v->run->internal.suberror,
+                v->run->internal.ndata);
+        for (unsigned i = 0; i < v->run->internal.ndata && i < 16; i++)
+            log_err("kvm:   data[%u] = %#llx", i, (unsigned long long)v->run->internal.data[i]);
+        uint64_t pte = pt_lookup(&as->pt, k.rsp);
+        log_err("kvm:   rsp %#llx pte %#llx", (unsigned long long)k.rsp, (unsigned long long)pte);
+    }
     return -EIO;
 }
 
