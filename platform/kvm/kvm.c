@@ -170,6 +170,7 @@ static int kvm_init(int memfd, void *base, uint64_t max)
 {
     (void)memfd;
     g_vm.pvm = pvm_detect();
+    g_vm.mem = base;
     g_vm.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (g_vm.kvm_fd < 0) {
         int e = -errno;

@@ -423,9 +423,21 @@ static int fpe_code(struct vcpu *v, int vec)
     return 0;
 }
 
+/* int_insn: n if the guest instruction at rip is `int n`, else -1. */
+static int int_insn(struct plat_as *as, uint64_t rip)
+{
+    if ((rip & 4095) > 4094)
+        return -1;
+    uint64_t pte = pt_lookup(&as->pt, rip);
+    if (!(pte & PTE_P))
+        return -1;
+    const uint8_t *p = g_vm.mem + (pte & PTE_ADDR) + (rip & 4095);
+    return p[0] == 0xcd ? p[1] : -1;
+}
+
 /* decode: an exit through the stubs, as a trap; regs gets the guest's registers. */
-static int decode(struct vcpu *v, const struct kvm_regs *k, struct guest_regs *g,
-                  struct trap *trap)
+static int decode(struct vcpu *v, struct plat_as *as, const struct kvm_regs *k,
+                  struct guest_regs *g, struct trap *trap)
 {
     const uint64_t *x = exit_record(v);
     if ((x[XR_CS] & 3) != 3) {
@@ -443,6 +455,21 @@ static int decode(struct vcpu *v, const struct kvm_regs *k, struct guest_regs *g
     g->gs_base = x[XR_GS];
     int vec = (int)x[XR_VEC];
     uint64_t err = x[XR_ERR];
+    if (vec == 6 || (vec == 13 && (err & 2))) {
+        /* `int n` without a gate: PVM raises #UD, hardware #GP(n*8+2). Linux runs
+         * int $0x80 as a 32-bit system call (the task loop decides what to do with
+         * it) and answers any other with SIGSEGV */
+        int n = int_insn(as, g->rip);
+        if (n == 0x80) {
+            trap->kind = TRAP_SYSCALL;
+            trap->trapno = -1;
+            g->orig_rax = g->rax;
+            g->rip += 2;
+            return 0;
+        }
+        if (n >= 0)
+            vec = 13;
+    }
     trap->trapno = vec;
     trap->addr = gva(0);
     switch (vec) {
@@ -465,15 +492,6 @@ static int decode(struct vcpu *v, const struct kvm_regs *k, struct guest_regs *g
         trap->access = err & 0x10 ? FAULT_EXEC : err & 2 ? FAULT_WRITE : FAULT_READ;
         return 0;
     case 13:
-        if (err == 0x80 * 8 + 2) {
-            /* int $0x80: no gate; the task loop refuses it as Linux-on-64-bit would
-             * not, but at least the way ptrace reports it (a system call) */
-            trap->kind = TRAP_SYSCALL;
-            trap->trapno = -1;
-            g->orig_rax = g->rax;
-            g->rip += 2;
-            return 0;
-        }
         trap->kind = TRAP_SIGNAL;
         trap->signo = SIGSEGV;
         trap->code = SI_KERNEL;
@@ -540,7 +558,7 @@ int vcpu_switch(struct plat_ctx *c, struct plat_as *as, struct guest_regs *regs,
         return err;
     struct kvm_regs k = *regs_of(v);
     if (v->run->exit_reason == KVM_EXIT_HLT && k.rip == entry_va(kvm_exit_hlt) + 1)
-        return decode(v, &k, regs, trap);
+        return decode(v, as, &k, regs, trap);
     if (v->run->exit_reason == KVM_EXIT_HLT &&
         k.rip == priv_va(PRIV_ENTRY + ENTRY_LSTAR) + 1) {
         /* hardware KVM: `syscall` arrived in ring 0 */
