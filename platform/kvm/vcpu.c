@@ -258,6 +258,13 @@ static int run(struct vcpu *v)
         if (e != EINTR && e != EAGAIN)
             return -e;
         drain_kick();
+        /* KVM may have stopped half-way through something it emulates: a run with
+         * immediate_exit completes it without entering the guest, so that changing
+         * the registers cannot leave it finishing the wrong instruction later */
+        v->run->immediate_exit = 1;
+        ioctl(v->fd, KVM_RUN, 0);
+        v->run->immediate_exit = 0;
+        drain_kick();
         /* the registers were not synced back: read them */
         if (ioctl(v->fd, KVM_GET_REGS, regs_of(v)) < 0)
             return -errno;
