@@ -6,16 +6,16 @@
  * Ways in from the guest program:
  * - an exception or interrupt: the IDT gate for vector v points at stub v. The CPU
  *   has switched to the vCPU's stack (TSS.rsp0) and pushed the iret frame (and an
- *   error code for some vectors); the stub completes the exit record of layout.h
- *   (error code, vector, CR2 for #PF, rax, FS and GS base) and halts. No other
- *   register is touched, so the rest of the guest's registers are in the vCPU.
+ *   error code for some vectors); the stub halts (#PF first pushes CR2). No
+ *   register is touched, so the guest's registers are the vCPU's.
  * - `syscall`: LSTAR points at ENTRY_LSTAR in a supervisor-only page. On hardware
  *   KVM the CPU arrives there in ring 0 and halts at once (rcx, r11 and every other
  *   register are the guest's). On PVM the guest stays in ring 3 (see README.md),
  *   so fetching there is a page fault at exactly ENTRY_LSTAR: stub 14 makes the exit.
  *
  * Ways out, entered by the Sentry with rsp at a frame it wrote on the vCPU stack:
- * - kvm_resume: [fs base][gs base][rax][iret frame] -> the guest program;
+ * - kvm_resume: [iret frame] -> the guest program, registers loaded by KVM;
+ * - kvm_resume_fs: [fs base][gs base][rax][iret frame], the same with new FS/GS bases;
  * - kvm_resume_cr3: [cr3][fs base][gs base][rax][iret frame], the same after a CR3
  *   load (another address space, or a TLB flush);
  * - kvm_batch: rsi = array of (VA of a page-table entry, value), rcx = count: stores
@@ -26,49 +26,40 @@
     .section .rodata.kvm_entry, "a"
     .balign 4096
     .globl kvm_entry_begin, kvm_entry_end
-    .globl kvm_resume, kvm_resume_cr3, kvm_resume_end, kvm_batch, kvm_exit_hlt
+    .globl kvm_resume, kvm_resume_fs, kvm_resume_cr3, kvm_resume_end, kvm_batch, kvm_exit_hlt
 kvm_entry_begin:
 
-/* STUB v, has_error_code */
-.macro STUB v, err
+/* The stubs. kvm_pvm emulates every instruction the guest runs in ring 0 right after
+ * an event (about 1.5 µs each, measured with the kvm_emulate_insn tracepoint), so a
+ * stub is as short as it can be: `hlt` at once, the vector told by where it halted.
+ * #PF alone also saves CR2 (in place of nothing: the Sentry finds it below the error
+ * code); rax is restored before the halt. */
+.macro STUB v
     .balign ENTRY_STUB_SIZE
-    .if \err == 0
-    pushq $0
-    .endif
-    pushq $\v
     .if \v == 14
-    jmp stub_pf
-    .else
-    jmp stub_common
-    .endif
-.endm
-
-    STUB 0,0;  STUB 1,0;  STUB 2,0;  STUB 3,0;  STUB 4,0;  STUB 5,0;  STUB 6,0;  STUB 7,0
-    STUB 8,1;  STUB 9,0;  STUB 10,1; STUB 11,1; STUB 12,1; STUB 13,1; STUB 14,1; STUB 15,0
-    STUB 16,0; STUB 17,1; STUB 18,0; STUB 19,0; STUB 20,0; STUB 21,1; STUB 22,0; STUB 23,0
-    STUB 24,0; STUB 25,0; STUB 26,0; STUB 27,0; STUB 28,0; STUB 29,1; STUB 30,1; STUB 31,0
-
-    .balign 16
-stub_pf:
-    push %rax                   /* the aux word, CR2 once swapped */
+    push %rax
     mov %cr2, %rax
     xchg %rax, (%rsp)
-    jmp 1f
-stub_common:
-    pushq $0
-1:  push %rax
-    rdfsbase %rax
-    push %rax
-    rdgsbase %rax
-    push %rax
+    .endif
+    hlt
+    jmp kvm_exit_hlt
+.endm
+
+    STUB 0;  STUB 1;  STUB 2;  STUB 3;  STUB 4;  STUB 5;  STUB 6;  STUB 7
+    STUB 8;  STUB 9;  STUB 10; STUB 11; STUB 12; STUB 13; STUB 14; STUB 15
+    STUB 16; STUB 17; STUB 18; STUB 19; STUB 20; STUB 21; STUB 22; STUB 23
+    STUB 24; STUB 25; STUB 26; STUB 27; STUB 28; STUB 29; STUB 30; STUB 31
+
+    .balign 16
 kvm_exit_hlt:
     hlt
     jmp kvm_exit_hlt
 
-kvm_resume_cr3:
-    pop %rax
-    mov %rax, %cr3
+/* resume: rsp at the iret frame; every general register is the guest's already */
 kvm_resume:
+    iretq
+/* resume_fs: rsp at [fs base][gs base][rax][iret frame] */
+kvm_resume_fs:
     pop %rax
     wrfsbase %rax
     pop %rax
@@ -76,6 +67,11 @@ kvm_resume:
     pop %rax
 kvm_resume_end:
     iretq
+/* resume_cr3: rsp at [cr3][fs base][gs base][rax][iret frame] */
+kvm_resume_cr3:
+    pop %rax
+    mov %rax, %cr3
+    jmp kvm_resume_fs
 
 kvm_batch:
     test %rcx, %rcx

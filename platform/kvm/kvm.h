@@ -44,7 +44,7 @@ struct vcpu {
     uint64_t *stack_top;           /* host pointer just past its stack page */
     struct batch *batch;           /* host pointer to its batch page */
     int user_mode;                 /* KVM_RUN was interrupted in ring 3 */
-    uint64_t user_fs, user_gs;     /* FS/GS base when it was */
+    uint64_t fs, gs;               /* FS/GS base the guest program has */
     uint64_t as_id, as_gen;        /* the address space in its CR3 */
     pid_t tid;                     /* thread in KVM_RUN, else 0 (atomic) */
     struct vcpu *next_free;

@@ -42,19 +42,4 @@
 #define ENTRY_STUB_SIZE  16
 #define ENTRY_LSTAR      0x800     /* the syscall target: see entry.S */
 
-/* The exit record the stubs leave at the top of the vCPU stack, as 8-byte words from
- * the lowest address; the iret frame the CPU pushed ends at the stack top. */
-#define XR_GS     0
-#define XR_FS     1
-#define XR_RAX    2
-#define XR_AUX    3   /* CR2 for a page fault */
-#define XR_VEC    4
-#define XR_ERR    5
-#define XR_RIP    6
-#define XR_CS     7
-#define XR_RFLAGS 8
-#define XR_RSP    9
-#define XR_SS     10
-#define XR_WORDS  11
-
 #endif

@@ -14,8 +14,8 @@
 
 #include "lib/log.h"
 
-extern const char kvm_entry_begin[], kvm_resume[], kvm_resume_cr3[], kvm_resume_end[], kvm_batch[],
-    kvm_exit_hlt[];
+extern const char kvm_entry_begin[], kvm_resume[], kvm_resume_fs[], kvm_resume_cr3[],
+    kvm_resume_end[], kvm_batch[], kvm_exit_hlt[];
 
 /* The signal interrupt() sends to a thread in KVM_RUN: unblocked only inside KVM_RUN
  * (KVM_SET_SIGNAL_MASK), so it never disturbs the Sentry's own system calls. */
@@ -274,14 +274,6 @@ static int run(struct vcpu *v)
     return 0;
 }
 
-static uint64_t *exit_record(struct vcpu *v) { return v->stack_top - XR_WORDS; }
-
-/* halted_at: whether the last exit was the stubs' `hlt` (so an exit record exists). */
-static int halted_at(struct vcpu *v, const char *where)
-{
-    return v->run->exit_reason == KVM_EXIT_HLT && regs_of(v)->rip == entry_va(where) + 1;
-}
-
 static void log_bad_exit(struct vcpu *v, const char *what)
 {
     log_err("kvm: vCPU %d: unexpected exit %u during %s (rip %#llx)", v->id,
@@ -303,7 +295,9 @@ static int to_ring0(struct vcpu *v)
             continue;
         if (e < 0)
             return e;
-        if (!halted_at(v, kvm_exit_hlt)) {
+        uint64_t pf_stub = priv_va(PRIV_ENTRY + ENTRY_STUBS + 14 * ENTRY_STUB_SIZE);
+        if (v->run->exit_reason != KVM_EXIT_HLT || regs_of(v)->rip <= pf_stub ||
+            regs_of(v)->rip > pf_stub + ENTRY_STUB_SIZE) {
             log_bad_exit(v, "the way back to ring 0");
             return -EIO;
         }
@@ -373,17 +367,20 @@ static void from_kvm_regs(const struct kvm_regs *k, struct guest_regs *g)
 static int enter(struct vcpu *v, struct plat_as *as, const struct guest_regs *g)
 {
     uint64_t gen = __atomic_load_n(&as->gen, __ATOMIC_ACQUIRE);
-    int same_as = v->as_id == as->id && v->as_gen == gen;
-    struct kvm_regs k;
-    to_kvm_regs(g, &k);
-    if (v->user_mode && same_as && v->user_fs == g->fs_base && v->user_gs == g->gs_base) {
-        *regs_of(v) = k;
+    /* under PVM the shadow MMU already dropped what a replayed store changed, so only
+     * another address space needs a CR3 load (an emulated, costly instruction) */
+    int same_as = v->as_id == as->id && (g_vm.pvm || v->as_gen == gen);
+    int same_fs = v->fs == g->fs_base && v->gs == g->gs_base;
+    struct kvm_regs *k = regs_of(v);
+    if (v->user_mode && same_as && same_fs) {
+        to_kvm_regs(g, k);
         set_regs(v);
         return 0;
     }
     int err = to_ring0(v);
     if (err < 0)
         return err;
+    to_kvm_regs(g, k);
     /* [cr3][fs][gs][rax][rip][cs][rflags][rsp][ss] ending at the stack top */
     uint64_t *f = v->stack_top - 9;
     f[0] = as->pt.root;
@@ -392,21 +389,25 @@ static int enter(struct vcpu *v, struct plat_as *as, const struct guest_regs *g)
     f[3] = g->rax;
     f[4] = g->rip;
     f[5] = SEL_UCODE;
-    f[6] = k.rflags;
+    f[6] = k->rflags;
     f[7] = g->rsp;
     f[8] = SEL_UDATA;
     uint64_t top = priv_va(PRIV_VCPUS + (uint64_t)v->id * VCPU_AREA + 4096);
-    if (same_as) {
-        k.rip = entry_va(kvm_resume);
-        k.rsp = top - 8 * 8;
-    } else {
-        k.rip = entry_va(kvm_resume_cr3);
-        k.rsp = top - 9 * 8;
+    if (!same_as) {
+        k->rip = entry_va(kvm_resume_cr3);
+        k->rsp = top - 9 * 8;
         v->as_id = as->id;
         v->as_gen = gen;
+    } else if (!same_fs) {
+        k->rip = entry_va(kvm_resume_fs);
+        k->rsp = top - 8 * 8;
+    } else {
+        k->rip = entry_va(kvm_resume);
+        k->rsp = top - 5 * 8;
     }
-    k.rflags = 2;
-    *regs_of(v) = k;
+    v->fs = g->fs_base;
+    v->gs = g->gs_base;
+    k->rflags = 2;
     set_regs(v);
     return 0;
 }
@@ -442,26 +443,31 @@ static int int_insn(struct plat_as *as, uint64_t rip)
     return p[0] == 0xcd ? p[1] : -1;
 }
 
-/* decode: an exit through the stubs, as a trap; regs gets the guest's registers. */
-static int decode(struct vcpu *v, struct plat_as *as, const struct kvm_regs *k,
+/* decode: an exit through stub vec, as a trap; g gets the guest's registers. The
+ * frame the CPU pushed ends at the stack top: [cr2 for #PF][error code if the vector
+ * has one][rip][cs][rflags][rsp][ss]. */
+static int decode(struct vcpu *v, struct plat_as *as, int vec, const struct kvm_regs *k,
                   struct guest_regs *g, struct trap *trap)
 {
-    const uint64_t *x = exit_record(v);
-    if ((x[XR_CS] & 3) != 3) {
-        log_err("kvm: vCPU %d: exception %llu in ring 0 at %#llx (error %#llx, aux %#llx)",
-                v->id, (unsigned long long)x[XR_VEC], (unsigned long long)x[XR_RIP],
-                (unsigned long long)x[XR_ERR], (unsigned long long)x[XR_AUX]);
+    static const uint32_t has_err = 1u << 8 | 1u << 10 | 1u << 11 | 1u << 12 | 1u << 13 |
+                                    1u << 14 | 1u << 17 | 1u << 21 | 1u << 29 | 1u << 30;
+    const uint64_t *fr = v->stack_top - 5;
+    uint64_t err = has_err >> vec & 1 ? fr[-1] : 0;
+    uint64_t cr2 = vec == 14 ? fr[-2] : 0;
+    if ((fr[1] & 3) != 3) {
+        log_err("kvm: vCPU %d: exception %d in ring 0 at %#llx (error %#llx, cr2 %#llx)",
+                v->id, vec, (unsigned long long)fr[0], (unsigned long long)err,
+                (unsigned long long)cr2);
         return -EFAULT;
     }
     from_kvm_regs(k, g);
-    g->rax = x[XR_RAX];
-    g->rip = x[XR_RIP];
-    g->rsp = x[XR_RSP];
-    g->eflags = x[XR_RFLAGS];
-    g->fs_base = x[XR_FS];
-    g->gs_base = x[XR_GS];
-    int vec = (int)x[XR_VEC];
-    uint64_t err = x[XR_ERR];
+    g->rip = fr[0];
+    g->eflags = fr[2];
+    g->rsp = fr[3];
+    g->fs_base = v->fs;   /* the stubs leave them as the guest had them */
+    g->gs_base = v->gs;
+    trap->trapno = vec;
+    trap->addr = gva(0);
     if (vec == 6 || (vec == 13 && (err & 2))) {
         /* `int n` without a gate: PVM raises #UD, hardware #GP(n*8+2). Linux runs
          * int $0x80 as a 32-bit system call (the task loop decides what to do with
@@ -481,8 +487,7 @@ static int decode(struct vcpu *v, struct plat_as *as, const struct kvm_regs *k,
     trap->addr = gva(0);
     switch (vec) {
     case 14:
-        if (x[XR_AUX] == priv_va(PRIV_ENTRY + ENTRY_LSTAR) && g->rip == x[XR_AUX] &&
-            (err & 0x10)) {
+        if (cr2 == priv_va(PRIV_ENTRY + ENTRY_LSTAR) && g->rip == cr2 && (err & 0x10)) {
             /* PVM: `syscall` from ring 3 lands at LSTAR still in ring 3 */
             trap->kind = TRAP_SYSCALL;
             trap->trapno = -1;
@@ -494,7 +499,7 @@ static int decode(struct vcpu *v, struct plat_as *as, const struct kvm_regs *k,
         trap->kind = TRAP_FAULT;
         trap->signo = SIGSEGV;
         trap->code = err & 1 ? SEGV_ACCERR : SEGV_MAPERR;
-        trap->addr = gva(x[XR_AUX]);
+        trap->addr = gva(cr2);
         trap->present = (int)(err & 1);
         trap->access = err & 0x10 ? FAULT_EXEC : err & 2 ? FAULT_WRITE : FAULT_READ;
         return 0;
@@ -544,13 +549,13 @@ int vcpu_switch(struct plat_ctx *c, struct plat_as *as, struct guest_regs *regs,
         if ((s.cs.selector & 3) == 3) {
             /* stopped in the guest program: its registers are the vCPU's */
             from_kvm_regs(regs_of(v), regs);
-            regs->fs_base = v->user_fs = s.fs.base;
-            regs->gs_base = v->user_gs = s.gs.base;
+            regs->fs_base = v->fs = s.fs.base;
+            regs->gs_base = v->gs = s.gs.base;
             v->user_mode = 1;
             return 0;
         }
         uint64_t rip = regs_of(v)->rip;
-        if (rip >= entry_va(kvm_resume_cr3) && rip <= entry_va(kvm_resume_end))
+        if (rip >= entry_va(kvm_resume) && rip < entry_va(kvm_batch))
             return 0;   /* still on its way in: regs are what we loaded */
         /* stopped inside a stub, half-way through an exit: let it reach the hlt (the
          * interrupt stays pending for the next switch_to) */
@@ -564,8 +569,10 @@ int vcpu_switch(struct plat_ctx *c, struct plat_as *as, struct guest_regs *regs,
     if (err < 0)
         return err;
     struct kvm_regs k = *regs_of(v);
-    if (v->run->exit_reason == KVM_EXIT_HLT && k.rip == entry_va(kvm_exit_hlt) + 1)
-        return decode(v, as, &k, regs, trap);
+    uint64_t stubs = priv_va(PRIV_ENTRY + ENTRY_STUBS);
+    if (v->run->exit_reason == KVM_EXIT_HLT && k.rip > stubs &&
+        k.rip <= stubs + 32 * ENTRY_STUB_SIZE)
+        return decode(v, as, (int)((k.rip - 1 - stubs) / ENTRY_STUB_SIZE), &k, regs, trap);
     if (v->run->exit_reason == KVM_EXIT_HLT &&
         k.rip == priv_va(PRIV_ENTRY + ENTRY_LSTAR) + 1) {
         /* hardware KVM: `syscall` arrived in ring 0 */
@@ -576,8 +583,8 @@ int vcpu_switch(struct plat_ctx *c, struct plat_as *as, struct guest_regs *regs,
         regs->orig_rax = k.rax;
         regs->rip = k.rcx;
         regs->eflags = k.r11;
-        regs->fs_base = s.fs.base;
-        regs->gs_base = s.gs.base;
+        regs->fs_base = v->fs = s.fs.base;
+        regs->gs_base = v->gs = s.gs.base;
         trap->kind = TRAP_SYSCALL;
         return 0;
     }
