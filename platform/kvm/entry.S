@@ -6,7 +6,7 @@
  * Ways in from the guest program:
  * - an exception or interrupt: the IDT gate for vector v points at stub v. The CPU
  *   has switched to the vCPU's stack (TSS.rsp0) and pushed the iret frame (and an
- *   error code for some vectors); the stub halts (#PF first pushes CR2). No
+ *   error code for some vectors); the stub halts. No
  *   register is touched, so the guest's registers are the vCPU's.
  * - `syscall`: LSTAR points at ENTRY_LSTAR in a supervisor-only page. On hardware
  *   KVM the CPU arrives there in ring 0 and halts at once (rcx, r11 and every other
@@ -15,9 +15,6 @@
  *
  * Ways out, entered by the Sentry with rsp at a frame it wrote on the vCPU stack:
  * - kvm_resume: [iret frame] -> the guest program, registers loaded by KVM;
- * - kvm_resume_fs: [fs base][gs base][rax][iret frame], the same with new FS/GS bases;
- * - kvm_resume_cr3: [cr3][fs base][gs base][rax][iret frame], the same after a CR3
- *   load (another address space, or a TLB flush);
  * - kvm_batch: rsi = array of (VA of a page-table entry, value), rcx = count: stores
  *   them and halts. Page tables are written by the guest because PVM shadows them:
  *   a store the Sentry makes through its own mapping is invisible to KVM. */
@@ -26,21 +23,18 @@
     .section .rodata.kvm_entry, "a"
     .balign 4096
     .globl kvm_entry_begin, kvm_entry_end
-    .globl kvm_resume, kvm_resume_fs, kvm_resume_cr3, kvm_resume_end, kvm_batch, kvm_exit_hlt
+    .globl kvm_resume, kvm_batch, kvm_exit_hlt
 kvm_entry_begin:
 
 /* The stubs. kvm_pvm emulates every instruction the guest runs in ring 0 right after
  * an event (about 1.5 µs each, measured with the kvm_emulate_insn tracepoint), so a
  * stub is as short as it can be: `hlt` at once, the vector told by where it halted.
- * #PF alone also saves CR2 (in place of nothing: the Sentry finds it below the error
- * code); rax is restored before the halt. */
+ * Not even CR2 is read here: an emulated `mov %cr2` starts a batch of emulated
+ * instructions that runs on into the guest program after the resume, where the
+ * emulator fails on the first SSE instruction; the Sentry reads CR2 with
+ * KVM_GET_SREGS instead. */
 .macro STUB v
     .balign ENTRY_STUB_SIZE
-    .if \v == 14
-    push %rax
-    mov %cr2, %rax
-    xchg %rax, (%rsp)
-    .endif
     hlt
     jmp kvm_exit_hlt
 .endm
@@ -55,23 +49,10 @@ kvm_exit_hlt:
     hlt
     jmp kvm_exit_hlt
 
-/* resume: rsp at the iret frame; every general register is the guest's already */
+/* resume: rsp at the iret frame; every general register is the guest's already (CR3
+ * and the FS/GS bases are set through KVM, see vcpu.c enter) */
 kvm_resume:
     iretq
-/* resume_fs: rsp at [fs base][gs base][rax][iret frame] */
-kvm_resume_fs:
-    pop %rax
-    wrfsbase %rax
-    pop %rax
-    wrgsbase %rax
-    pop %rax
-kvm_resume_end:
-    iretq
-/* resume_cr3: rsp at [cr3][fs base][gs base][rax][iret frame] */
-kvm_resume_cr3:
-    pop %rax
-    mov %rax, %cr3
-    jmp kvm_resume_fs
 
 kvm_batch:
     test %rcx, %rcx

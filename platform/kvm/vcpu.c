@@ -14,8 +14,7 @@
 
 #include "lib/log.h"
 
-extern const char kvm_entry_begin[], kvm_resume[], kvm_resume_fs[], kvm_resume_cr3[],
-    kvm_resume_end[], kvm_batch[], kvm_exit_hlt[];
+extern const char kvm_entry_begin[], kvm_resume[], kvm_batch[], kvm_exit_hlt[];
 
 /* The signal interrupt() sends to a thread in KVM_RUN: unblocked only inside KVM_RUN
  * (KVM_SET_SIGNAL_MASK), so it never disturbs the Sentry's own system calls. */
@@ -295,9 +294,12 @@ static int to_ring0(struct vcpu *v)
             continue;
         if (e < 0)
             return e;
+        /* normally the #PF stub; kvm_exit_hlt itself if it was in ring 0 after all */
         uint64_t pf_stub = priv_va(PRIV_ENTRY + ENTRY_STUBS + 14 * ENTRY_STUB_SIZE);
-        if (v->run->exit_reason != KVM_EXIT_HLT || regs_of(v)->rip <= pf_stub ||
-            regs_of(v)->rip > pf_stub + ENTRY_STUB_SIZE) {
+        uint64_t rip = regs_of(v)->rip;
+        if (v->run->exit_reason != KVM_EXIT_HLT ||
+            ((rip <= pf_stub || rip > pf_stub + ENTRY_STUB_SIZE) &&
+             rip != entry_va(kvm_exit_hlt) + 1)) {
             log_bad_exit(v, "the way back to ring 0");
             return -EIO;
         }
@@ -363,50 +365,50 @@ static void from_kvm_regs(const struct kvm_regs *k, struct guest_regs *g)
     g->ds = g->es = g->fs = g->gs = 0;
 }
 
-/* enter: loads regs into v for a run in as. */
+/* enter: loads regs into v for a run in as. A new CR3 or FS/GS base goes in through
+ * KVM_SET_SREGS rather than guest instructions: kvm_pvm emulates `mov %cr3` and
+ * wrfsbase, and an emulated instruction starts a batch of emulated ones that runs on
+ * through the iretq into the guest program, where the emulator gives up on the first
+ * SSE instruction (KVM_EXIT_INTERNAL_ERROR). */
 static int enter(struct vcpu *v, struct plat_as *as, const struct guest_regs *g)
 {
     uint64_t gen = __atomic_load_n(&as->gen, __ATOMIC_ACQUIRE);
     /* under PVM the shadow MMU already dropped what a replayed store changed, so only
-     * another address space needs a CR3 load (an emulated, costly instruction) */
+     * another address space needs a CR3 load */
     int same_as = v->as_id == as->id && (g_vm.pvm || v->as_gen == gen);
     int same_fs = v->fs == g->fs_base && v->gs == g->gs_base;
     struct kvm_regs *k = regs_of(v);
-    if (v->user_mode && same_as && same_fs) {
-        to_kvm_regs(g, k);
-        set_regs(v);
-        return 0;
-    }
+    /* A vCPU stopped in ring 3 is not resumed there with new registers: kvm_pvm may
+     * have been emulating the guest program when the kick came, and would go on
+     * emulating at the new rip, up to the first SSE instruction, which it cannot
+     * (KVM_EXIT_INTERNAL_ERROR). Through ring 0 and iretq it runs natively again. */
     int err = to_ring0(v);
     if (err < 0)
         return err;
-    to_kvm_regs(g, k);
-    /* [cr3][fs][gs][rax][rip][cs][rflags][rsp][ss] ending at the stack top */
-    uint64_t *f = v->stack_top - 9;
-    f[0] = as->pt.root;
-    f[1] = g->fs_base;
-    f[2] = g->gs_base;
-    f[3] = g->rax;
-    f[4] = g->rip;
-    f[5] = SEL_UCODE;
-    f[6] = k->rflags;
-    f[7] = g->rsp;
-    f[8] = SEL_UDATA;
-    uint64_t top = priv_va(PRIV_VCPUS + (uint64_t)v->id * VCPU_AREA + 4096);
-    if (!same_as) {
-        k->rip = entry_va(kvm_resume_cr3);
-        k->rsp = top - 9 * 8;
+    if (!same_as || !same_fs) {
+        struct kvm_sregs s;
+        if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+            return -errno;
+        s.cr3 = as->pt.root;
+        s.fs.base = g->fs_base;
+        s.gs.base = g->gs_base;
+        if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
+            return -errno;
         v->as_id = as->id;
         v->as_gen = gen;
-    } else if (!same_fs) {
-        k->rip = entry_va(kvm_resume_fs);
-        k->rsp = top - 8 * 8;
-    } else {
-        k->rip = entry_va(kvm_resume);
-        k->rsp = top - 5 * 8;
+        v->fs = g->fs_base;
+        v->gs = g->gs_base;
     }
-    v->fs = g->fs_base;
-    v->gs = g->gs_base;
+    to_kvm_regs(g, k);
+    /* the iret frame, ending at the stack top */
+    uint64_t *f = v->stack_top - 5;
+    f[0] = g->rip;
+    f[1] = SEL_UCODE;
+    f[2] = k->rflags;
+    f[3] = g->rsp;
+    f[4] = SEL_UDATA;
+    k->rip = entry_va(kvm_resume);
+    k->rsp = priv_va(PRIV_VCPUS + (uint64_t)v->id * VCPU_AREA + 4096) - 5 * 8;
     k->rflags = 2;
     set_regs(v);
     return 0;
@@ -444,8 +446,8 @@ static int int_insn(struct plat_as *as, uint64_t rip)
 }
 
 /* decode: an exit through stub vec, as a trap; g gets the guest's registers. The
- * frame the CPU pushed ends at the stack top: [cr2 for #PF][error code if the vector
- * has one][rip][cs][rflags][rsp][ss]. */
+ * frame the CPU pushed ends at the stack top: [error code if the vector has one]
+ * [rip][cs][rflags][rsp][ss]. */
 static int decode(struct vcpu *v, struct plat_as *as, int vec, const struct kvm_regs *k,
                   struct guest_regs *g, struct trap *trap)
 {
@@ -453,7 +455,17 @@ static int decode(struct vcpu *v, struct plat_as *as, int vec, const struct kvm_
                                     1u << 14 | 1u << 17 | 1u << 21 | 1u << 29 | 1u << 30;
     const uint64_t *fr = v->stack_top - 5;
     uint64_t err = has_err >> vec & 1 ? fr[-1] : 0;
-    uint64_t cr2 = vec == 14 ? fr[-2] : 0;
+    uint64_t cr2 = 0;
+    if (vec == 14) {
+        if (fr[0] == priv_va(PRIV_ENTRY + ENTRY_LSTAR) && (err & 0x10)) {
+            cr2 = fr[0];   /* a fetch fault at rip: CR2 is rip, no need to ask */
+        } else {
+            struct kvm_sregs s;
+            if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+                return -errno;
+            cr2 = s.cr2;
+        }
+    }
     if ((fr[1] & 3) != 3) {
         log_err("kvm: vCPU %d: exception %d in ring 0 at %#llx (error %#llx, cr2 %#llx)",
                 v->id, vec, (unsigned long long)fr[0], (unsigned long long)err,
