@@ -19,8 +19,9 @@ extern const char kvm_entry_begin[], kvm_resume[], kvm_batch[], kvm_exit_hlt[];
 /* The signal interrupt() sends to a thread in KVM_RUN: unblocked only inside KVM_RUN
  * (KVM_SET_SIGNAL_MASK), so it never disturbs the Sentry's own system calls. */
 #define SIG_KICK (SIGRTMIN + 3)
-/* A run in ring 0 that keeps failing to halt where it should is a broken VM. */
-#define MAX_RING0_TRIES 8
+/* Runs in ring 0 (a batch, the way back from ring 3) ended early by kicks, in a row;
+ * more than this many is a broken VM, not a busy guest. */
+#define MAX_RING0_TRIES 64
 
 static pthread_mutex_t g_pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct vcpu *g_free;

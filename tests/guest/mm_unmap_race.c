@@ -39,7 +39,11 @@ static void *reader(void *arg)
             (void)g_page[0];
             g_stale++;
         } else {
+            /* the fault may come inside the warm-up loop already, if the removal
+             * got there first: wait for the main thread's phase 1 either way */
             g_faulted++;
+            while (g_phase != 1)
+                ;
         }
         g_phase = 2;
     }
