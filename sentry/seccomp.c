@@ -137,6 +137,9 @@ static const unsigned long g_ioctls[] = {
     KVM_SET_CPUID2,      /* a new vCPU's CPUID */
     KVM_SET_SIGNAL_MASK, /* the kick signal reaches a vCPU thread only in KVM_RUN */
     KVM_CREATE_VCPU,     /* the pool grows with the guest's threads */
+    KVM_SET_USER_MEMORY_REGION, /* the memory file reaches the VM 1 GiB at a time as
+                                   the guest's pages do (one 1 TiB slot costs 2 GiB of
+                                   kernel memory); only ever the file's own mapping */
 };
 
 /* Namespace flags a clone must not carry: a new user namespace would hand the Sentry

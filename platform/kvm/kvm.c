@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/util.h"
 
 extern const char kvm_entry_begin[], kvm_entry_end[];
 
@@ -205,16 +206,12 @@ static int kvm_init(int memfd, void *base, uint64_t max)
         kvm_close_all();
         return -ENOMEM;
     }
-    struct kvm_userspace_memory_region mem = {
-        .slot = 0, .guest_phys_addr = 0, .memory_size = max,
-        .userspace_addr = (uint64_t)base,
-    };
+    g_vm.mem_max = max;
     struct kvm_userspace_memory_region priv = {
-        .slot = 1, .guest_phys_addr = PRIV_GPA, .memory_size = PRIV_SIZE,
+        .slot = 0, .guest_phys_addr = PRIV_GPA, .memory_size = PRIV_SIZE,
         .userspace_addr = (uint64_t)g_vm.priv,
     };
-    if (ioctl(g_vm.vm_fd, KVM_SET_USER_MEMORY_REGION, &mem) < 0 ||
-        ioctl(g_vm.vm_fd, KVM_SET_USER_MEMORY_REGION, &priv) < 0) {
+    if (ioctl(g_vm.vm_fd, KVM_SET_USER_MEMORY_REGION, &priv) < 0) {
         r = -errno;
         log_info("kvm: cannot give the VM its memory: %s", strerror(errno));
         kvm_close_all();
@@ -233,6 +230,42 @@ static int kvm_init(int memfd, void *base, uint64_t max)
     log_info("kvm: %s, xsave %u bytes, xcr0 %#llx", g_vm.pvm ? "PVM" : "hardware KVM",
              g_vm.xsave_size, (unsigned long long)g_vm.xcr0);
     return 0;
+}
+
+/* ---- guest-physical memory: the memory file, slot by slot ---- */
+
+/* The memory file's reservation is large (1 TiB) and KVM's shadow MMU keeps per-page
+ * metadata for every slot (2 GiB of vmalloc for one slot that size), so the file is
+ * given to the VM in MEM_CHUNK slots, as far as the pages mapped so far reach. GPA =
+ * file offset. */
+#define MEM_CHUNK (1ULL << 30)
+static pthread_mutex_t g_slot_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t g_covered;   /* [0, g_covered) of the file is in slots (atomic) */
+
+static int cover(uint64_t end)
+{
+    if (end <= __atomic_load_n(&g_covered, __ATOMIC_ACQUIRE))
+        return 0;
+    if (end > g_vm.mem_max)
+        return -EINVAL;
+    int r = 0;
+    pthread_mutex_lock(&g_slot_mu);
+    while (r == 0 && g_covered < end) {
+        uint64_t size = MIN(MEM_CHUNK, g_vm.mem_max - g_covered);
+        struct kvm_userspace_memory_region m = {
+            .slot = (uint32_t)(1 + g_covered / MEM_CHUNK), .guest_phys_addr = g_covered,
+            .memory_size = size, .userspace_addr = (uint64_t)(g_vm.mem + g_covered),
+        };
+        if (ioctl(g_vm.vm_fd, KVM_SET_USER_MEMORY_REGION, &m) < 0) {
+            r = -errno;
+            log_err("kvm: cannot add guest memory at %#llx: %s",
+                    (unsigned long long)g_covered, strerror(errno));
+        } else {
+            __atomic_store_n(&g_covered, g_covered + size, __ATOMIC_RELEASE);
+        }
+    }
+    pthread_mutex_unlock(&g_slot_mu);
+    return r;
 }
 
 /* ---- address spaces ---- */
@@ -291,9 +324,13 @@ static int kvm_map(struct plat_as *as, gva_t va, uint64_t len, int prot, uint64_
 {
     if (va.v >= KVM_USER_MAX || len > KVM_USER_MAX - va.v)
         return -EINVAL;
+    /* the self-test maps a page of the private area, always in its slot */
+    int r = off >= PRIV_GPA ? 0 : cover(off + len);
+    if (r < 0)
+        return r;
     pthread_mutex_lock(&as->mu);
     uint64_t before = as->pt.replays;
-    int r = pt_map(&as->pt, va.v, len, off, pt_prot_flags(prot));
+    r = pt_map(&as->pt, va.v, len, off, pt_prot_flags(prot));
     return finish(as, before, r);
 }
 

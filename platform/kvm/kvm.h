@@ -20,7 +20,8 @@ struct kvm_vm {
     uint64_t xcr0;
     unsigned xsave_size;
     int pvm;                       /* the host is PVM (kvm_pvm module) */
-    uint8_t *mem;                  /* the Sentry's mapping of the memory file (slot 0) */
+    uint8_t *mem;                  /* the Sentry's mapping of the memory file */
+    uint64_t mem_max;              /* its size */
 };
 extern struct kvm_vm g_vm;
 

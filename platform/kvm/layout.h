@@ -1,9 +1,9 @@
 /* Where things are in the KVM platform's guest: shared by the C code and entry.S.
  *
- * Guest-physical memory: slot 0 is the Sentry's memory file at GPA 0 (all of its
- * reservation, so it never needs to grow); slot 1 is the platform's private area at
- * PRIV_GPA: page tables, descriptor tables, the entry code, one stack page and one
- * batch page per vCPU.
+ * Guest-physical memory: the Sentry's memory file at GPA = file offset, given to KVM
+ * in 1 GiB slots (1, 2, ...) as far as mapped pages reach (kvm.c cover); slot 0 is
+ * the platform's private area at PRIV_GPA: page tables, descriptor tables, the entry
+ * code, one stack page and one batch page per vCPU.
  *
  * Guest-virtual memory: the guest owns [0, USER_MAX). PML4 slot 255 (the top 512 GiB
  * of the lower half) is the supervisor region, the same in every address space and
