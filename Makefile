@@ -19,7 +19,7 @@ LDLIBS  := -lpthread -lseccomp -luring $(LWIP_LIBS)
 B := build
 
 # Every C file of the sandbox binary, found by directory: adding a file needs no edit.
-SRC_DIRS := lib platform platform/ptrace runtime gofer netstack \
+SRC_DIRS := lib platform platform/ptrace platform/kvm runtime gofer netstack \
             sentry sentry/kernel sentry/mm sentry/vfs sentry/fs sentry/socket sentry/loader \
             sentry/syscalls
 SRCS  := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))

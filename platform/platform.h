@@ -122,10 +122,14 @@ const struct platform_ops *plat_find(const char *name);
 /* plat_names: a comma-separated list of registered platform names, for --help. */
 const char *plat_names(void);
 
+/* plat_auto_order: the platforms --platform=auto tries, in order, NULL-terminated. */
+const char *const *plat_auto_order(void);
+
 /* g_plat: the platform this Sentry runs on, chosen at boot. */
 extern const struct platform_ops *g_plat;
 
 extern const struct platform_ops g_platform_ptrace;
 extern const struct platform_ops g_platform_null;
+extern const struct platform_ops g_platform_kvm;
 
 #endif

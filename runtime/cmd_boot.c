@@ -27,7 +27,7 @@ static void boot_usage(FILE *out)
 int cmd_boot(struct global_opts *g, int argc, char **argv)
 {
     (void)g;
-    struct boot_config cfg = { .platform = "ptrace", .stdio = { 0, 1, 2 }, .gofer_sock = -1,
+    struct boot_config cfg = { .platform = "auto", .stdio = { 0, 1, 2 }, .gofer_sock = -1,
                                .cwd = "/" };
     int i = 1;
     for (; i < argc; i++) {

@@ -36,7 +36,10 @@ static void run_usage(FILE *out)
             "\n"
             "flags:\n"
             "  --root=DIR          serve DIR as the root instead of /\n"
-            "  --platform=NAME     how guest code runs: %s (default: ptrace)\n"
+            "  --platform=NAME     how guest code runs: %s, or auto (the default):\n"
+            "                      the first of the platforms auto trusts that works on\n"
+            "                      this host (now only ptrace: on PVM hosts kvm works but\n"
+            "                      is much slower); --debug-log records the choice\n"
             "  --network=MODE      the guest's network (default: none):\n"
             "                        none     loopback only, inside the sandbox\n"
             "                        host     the host's network: the guest's INET\n"
@@ -74,7 +77,7 @@ static const char *flag_value(const char *name, int argc, char **argv, int i,
 int cmd_run(struct global_opts *g, int argc, char **argv)
 {
     (void)g;
-    struct launch_spec spec = { .platform = "ptrace", .root = "/", .readonly = 1 };
+    struct launch_spec spec = { .platform = "auto", .root = "/", .readonly = 1 };
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *v;
@@ -90,7 +93,7 @@ int cmd_run(struct global_opts *g, int argc, char **argv)
         } else if (strcmp(argv[i], "--probe-confinement") == 0) {
             spec.probe_confinement = 1;
         } else if ((v = flag_value("--platform", argc, argv, i, &used))) {
-            if (!plat_find(v) || strcmp(v, "null") == 0) {
+            if ((!plat_find(v) && strcmp(v, "auto") != 0) || strcmp(v, "null") == 0) {
                 cli_error("unknown platform '%s' (have: %s)", v, plat_names());
                 return EXIT_USAGE;
             }

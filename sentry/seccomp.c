@@ -10,10 +10,11 @@
 #include "sentry/confine.h"
 
 #include <errno.h>
+#include <linux/kvm.h>
 #include <linux/sched.h>
+#include <linux/sockios.h>
 #include <seccomp.h>
 #include <stddef.h>
-#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <termios.h>
@@ -123,6 +124,24 @@ static const unsigned long g_ioctls[] = {
     TCGETS,      /* isatty, tcgetattr on stdio */
     TIOCGWINSZ,  /* the window size */
     FIONREAD,    /* bytes waiting on a stdio host fd */
+    /* the KVM platform (platform/kvm): its VM was made before confinement; these run
+     * guest code on vCPUs, which it may still create for new threads */
+    KVM_RUN,             /* enter the guest */
+    KVM_GET_REGS,        /* the guest's registers after an exit */
+    KVM_SET_REGS,        /* and before an entry */
+    KVM_GET_SREGS,       /* FS/GS base and the ring after an interrupted run */
+    KVM_SET_SREGS,       /* a new vCPU's long mode, descriptor tables */
+    KVM_SET_MSRS,        /* a new vCPU's STAR/LSTAR/FMASK */
+    KVM_GET_FPU,         /* the x87/SSE status for SIGFPE's si_code */
+    KVM_GET_XSAVE,       /* FPU state for signal frames */
+    KVM_SET_XSAVE,       /* the same, back */
+    KVM_SET_XCRS,        /* a new vCPU's XCR0 */
+    KVM_SET_CPUID2,      /* a new vCPU's CPUID */
+    KVM_SET_SIGNAL_MASK, /* the kick signal reaches a vCPU thread only in KVM_RUN */
+    KVM_CREATE_VCPU,     /* the pool grows with the guest's threads */
+    KVM_SET_USER_MEMORY_REGION, /* the memory file reaches the VM 1 GiB at a time as
+                                   the guest's pages do (one 1 TiB slot costs 2 GiB of
+                                   kernel memory); only ever the file's own mapping */
 };
 
 /* Namespace flags a clone must not carry: a new user namespace would hand the Sentry

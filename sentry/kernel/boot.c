@@ -142,6 +142,33 @@ static int install_stdio(struct task *t, const int stdio[3])
     return 0;
 }
 
+/* choose_platform: sets g_plat to the named platform, initialised, or with "auto" to
+ * the first of plat_auto_order() whose init succeeds. Logged either way, so that
+ * --debug-log shows the choice and why. */
+static int choose_platform(const char *name)
+{
+    const char *one[] = { name, NULL };
+    int automatic = strcmp(name, "auto") == 0;
+    const char *const *order = automatic ? plat_auto_order() : one;
+    int r = -ENODEV;
+    for (; *order; order++) {
+        const struct platform_ops *p = plat_find(*order);
+        if (!p)
+            continue;
+        r = p->init(memfile_fd(), memfile_base(), memfile_max());
+        if (r == 0) {
+            g_plat = p;
+            log_info("platform: %s%s", p->name, automatic ? " (chosen by --platform=auto)" : "");
+            return 0;
+        }
+        if (automatic)
+            log_info("platform auto: %s unusable (%s), trying the next", p->name, strerror(-r));
+        else
+            log_err("platform %s unusable: %s", p->name, strerror(-r));
+    }
+    return r;
+}
+
 /* setup: everything before the program starts that is the sandbox's own (not the
  * program's) business. 0 or -errno, logged. */
 static int setup(const struct boot_config *cfg)
@@ -158,8 +185,8 @@ static int setup(const struct boot_config *cfg)
     strcpy(g_kernel.hostname, "sandbox");
     kernel_ncpus();
 
-    g_plat = plat_find(cfg->platform);
-    if (!g_plat) {
+    int automatic = strcmp(cfg->platform, "auto") == 0;
+    if (!automatic && !plat_find(cfg->platform)) {
         log_err("unknown platform %s (have: %s)", cfg->platform, plat_names());
         return -EINVAL;
     }
@@ -168,12 +195,8 @@ static int setup(const struct boot_config *cfg)
         log_err("cannot create the memory file: %s", strerror(-r));
         return r;
     }
-    r = g_plat->init(memfile_fd(), memfile_base(), memfile_max());
-    if (r < 0) {
-        log_err("platform %s unusable: %s", g_plat->name, strerror(-r));
+    if ((r = choose_platform(cfg->platform)) < 0)
         return r;
-    }
-    log_info("platform: %s", g_plat->name);
     /* the interfaces the guest sees; in host mode read from the host, which needs a
      * host socket: before confinement */
     if ((r = ifaces_init((enum net_mode)cfg->network)) < 0) {

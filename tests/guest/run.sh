@@ -14,7 +14,10 @@
 #   // exit-status: any        a nonzero native exit status is the behaviour under test,
 #                             not a failure of the test itself.
 # SANDBOX_PLATFORMS="ptrace kvm" repeats every case once per platform, passing
-# --platform=NAME to `run`; by default the sandbox's default platform runs alone.
+# --platform=NAME to `run`; by default the sandbox's default platform runs alone
+# (`make test` names ptrace and kvm). A named platform that cannot run a trivial
+# program on this host (kvm without a usable /dev/kvm) has its cases reported as
+# skipped, never as passed.
 # GUEST_TIMEOUT (default 60) bounds each run, in seconds. GUEST_TESTS (a grep -E
 # pattern on test names, default all) and GUEST_VARIANTS (default "gcc musl pie dyn")
 # narrow the run.
@@ -49,6 +52,21 @@ have_sandbox=1
 if [ ! -x "$sandbox" ]; then
     have_sandbox=0
     echo "note: no sandbox binary at $sandbox: sandboxed runs are skipped"
+fi
+
+# unusable: the named platforms that cannot run a trivial static program here.
+unusable=""
+if [ "$have_sandbox" -eq 1 ]; then
+    for p in "${platforms[@]}"; do
+        [ -n "$p" ] || continue
+        probe=$(ls "$build"/guest/*.gcc 2>/dev/null | head -n 1)
+        [ -n "$probe" ] || continue
+        if ! timeout -k 5 "$timeout_s" "$sandbox" run --platform="$p" "$probe" </dev/null \
+             >/dev/null 2>"$work/probe.err"; then
+            unusable="$unusable $p"
+            echo "note: platform $p cannot run $probe on this host ($(tail -n 1 "$work/probe.err")): its cases are skipped"
+        fi
+    done
 fi
 
 # show FILE LABEL: prints up to 40 lines of FILE, indented, under LABEL (if non-empty).
@@ -96,6 +114,11 @@ run_case() {
     fi
     if [ "$have_sandbox" -eq 0 ]; then
         echo "SKIP $label: no sandbox binary"
+        skipped=$((skipped + 1))
+        return
+    fi
+    if [ -n "$platform" ] && [[ " $unusable " == *" $platform "* ]]; then
+        echo "SKIP $label: platform $platform unusable on this host"
         skipped=$((skipped + 1))
         return
     fi
