@@ -149,6 +149,13 @@ static int set_cpuid(void)
             size = e->ecx;
         }
     }
+    /* the guest's FPU state moves as XSAVE images: a host CPU without XSAVE in use
+     * (xgetbv would be #UD) is not one this platform supports */
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) {
+        log_info("kvm: the host CPU does not use XSAVE");
+        return -ENOTSUP;
+    }
     uint32_t lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     g_vm.xcr0 = (supported & ((uint64_t)hi << 32 | lo)) | 1;
