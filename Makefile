@@ -37,7 +37,7 @@ GUEST_BINS := $(patsubst tests/guest/%.c,$(B)/guest/%.gcc,$(GUEST_SRCS)) \
               $(patsubst tests/guest/%.c,$(B)/guest/%.dyn,$(GUEST_SRCS))
 
 DEB_PKGS := libseccomp-dev liburing-dev liblwip-dev libcriterion-dev pkg-config \
-            busybox-static musl-tools python3 sqlite3
+            busybox-static musl-tools python3 sqlite3 iproute2 curl
 
 # Only for make test-kvm-hw (tests/kvm-hw/run.sh): QEMU and what builds its initramfs.
 KVM_HW_PKGS := qemu-system-x86 cpio busybox-static
