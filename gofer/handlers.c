@@ -35,14 +35,16 @@ static uint32_t id_out(uint32_t id, int64_t root_is)
     return root_is >= 0 && id == 0 ? (uint32_t)root_is : id;
 }
 
-/* id_in: an owner from the Sentry in the namespace's terms; ids outside the map stay
- * as they are, and the kernel refuses them (EINVAL), as chown to another user is
- * refused to a user who is not root. */
+/* id_in: an owner from the Sentry in the namespace's terms: the user is root inside;
+ * every other id, host root included, is outside the map, and the kernel refuses it
+ * (EINVAL), as chown to another user is refused to a user who is not root. */
 static uint32_t id_in(uint32_t id, int64_t root_is)
 {
     if (root_is < 0 || id == (uint32_t)-1)
         return id;
-    return id == (uint32_t)root_is ? 0 : id;
+    if (id == (uint32_t)root_is)
+        return 0;
+    return id == 0 ? (uint32_t)-2 : id;   /* -2: an id no map here holds */
 }
 
 /* chown_at: fchownat of fd itself with ids from the Sentry. 0 or -errno. */

@@ -107,13 +107,23 @@ void task_exit_thread(struct task *t, int status)
  * wake-up this long, on a machine with more than one CPU. */
 #define SPIN_BEFORE_SLEEP_NS 20000
 
-/* spin_briefly: returns once done(arg) or after SPIN_BEFORE_SLEEP_NS. */
-static void spin_briefly(int (*done)(void *arg), void *arg)
+static int64_t ns_of(const struct timespec *ts)
+{
+    return ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+/* spin_briefly: returns once done(arg), after SPIN_BEFORE_SLEEP_NS, or at the
+ * CLOCK_MONOTONIC deadline (NULL: none), whichever comes first. */
+static void spin_briefly(int (*done)(void *arg), void *arg, const struct timespec *deadline)
 {
     if (kernel_ncpus() < 2)
         return;   /* the waker needs this CPU */
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t end = ns_of(&now) + SPIN_BEFORE_SLEEP_NS;
+    /* (a guest's far deadline, whose nanoseconds could overflow, is no limit) */
+    if (deadline && deadline->tv_sec <= now.tv_sec + 1 && ns_of(deadline) < end)
+        end = ns_of(deadline);
     for (int i = 1;; i++) {
         if (done(arg))
             return;
@@ -121,8 +131,7 @@ static void spin_briefly(int (*done)(void *arg), void *arg)
         if (i % 64 == 0) {
             sched_yield();   /* a waker queued on this CPU runs first */
             clock_gettime(CLOCK_MONOTONIC, &now);
-            if ((now.tv_sec - start.tv_sec) * 1000000000LL + (now.tv_nsec - start.tv_nsec) >
-                SPIN_BEFORE_SLEEP_NS)
+            if (ns_of(&now) >= end)
                 return;
         }
     }
@@ -147,7 +156,7 @@ int task_block(struct task *t, int id, const struct timespec *deadline,
     }
     int ret = 0, idle = 0;
     if (done)
-        spin_briefly(done, arg);
+        spin_briefly(done, arg, deadline ? &mono : NULL);
     pthread_mutex_lock(&t->mu);
     for (;;) {
         if (done && done(arg))

@@ -126,11 +126,20 @@ static int import_iovec(struct task *t, uint64_t uiov, uint64_t cnt, struct msg_
     return 0;
 }
 
-/* single_buf: the vector of a send/recv/sendto/recvfrom buffer. */
-static void single_buf(struct task *t, uint64_t buf, size_t len, struct msg_state *ms)
+/* single_msg: for sendto/recvfrom: the socket behind fd (a file reference in *fp)
+ * and this thread's message state, cleared, with buf/len as its one data vector. */
+static int single_msg(struct task *t, int fd, uint64_t buf, size_t len, struct file **fp,
+                      struct socket **sp, struct msg_state **msp)
 {
+    int err = sock_get(t, fd, fp, sp);
+    if (err < 0)
+        return err;
+    struct msg_state *ms = *msp = &g_msg;
+    memset(&ms->m, 0, sizeof(ms->m));
     ms->iov[0] = (struct guest_iovec){ gva(buf), MIN(len, MAX_RW_COUNT) };
     ms->u = (struct uio){ .mm = t->mm, .iov = ms->iov, .iovcnt = 1, .size = ms->iov[0].len };
+    ms->m.data = &ms->u;
+    return 0;
 }
 
 /* msghdr_in: copy_msghdr_from_user: the header, then the vector; a name longer than
@@ -438,21 +447,15 @@ long sys_getpeername(struct task *t, const struct syscall_args *a) { return do_g
 
 long sys_sendto(struct task *t, const struct syscall_args *a)
 {
-    int fd = arg_int(a, 0);
-    uint64_t buf = arg_u64(a, 1);
-    size_t len = arg_size(a, 2);
     int flags = arg_int(a, 3);
     uint64_t uaddr = arg_u64(a, 4);
     int addrlen = arg_int(a, 5);
-    struct msg_state *ms = &g_msg;
+    struct msg_state *ms;
     struct file *f;
     struct socket *s;
-    int err = sock_get(t, fd, &f, &s);
+    int err = single_msg(t, arg_int(a, 0), arg_u64(a, 1), arg_size(a, 2), &f, &s, &ms);
     if (err < 0)
         return err;
-    memset(&ms->m, 0, sizeof(ms->m));
-    single_buf(t, buf, len, ms);
-    ms->m.data = &ms->u;
     if (uaddr) {
         err = addr_in(t, uaddr, addrlen, ms->name);
         if (err < 0)
@@ -470,21 +473,15 @@ out:
 
 long sys_recvfrom(struct task *t, const struct syscall_args *a)
 {
-    int fd = arg_int(a, 0);
-    uint64_t buf = arg_u64(a, 1);
-    size_t len = arg_size(a, 2);
     int flags = arg_int(a, 3);
     uint64_t uaddr = arg_u64(a, 4);
     uint64_t ulen = arg_u64(a, 5);
-    struct msg_state *ms = &g_msg;
+    struct msg_state *ms;
     struct file *f;
     struct socket *s;
-    int err = sock_get(t, fd, &f, &s);
+    int err = single_msg(t, arg_int(a, 0), arg_u64(a, 1), arg_size(a, 2), &f, &s, &ms);
     if (err < 0)
         return err;
-    memset(&ms->m, 0, sizeof(ms->m));
-    single_buf(t, buf, len, ms);
-    ms->m.data = &ms->u;
     recv_setup(ms, 0, uaddr != 0);
     socket_block(f, flags, 0, &ms->m.blk);
     long r = socket_recvmsg(s, t, &ms->m, flags);
