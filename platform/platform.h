@@ -51,6 +51,14 @@ struct trap {
     unsigned access;    /* TRAP_FAULT: FAULT_* bits */
     int present;        /* TRAP_FAULT: 1 if the page was mapped (protection fault) */
     int trapno;         /* CPU exception vector when known, else -1 */
+    int syscall_via;    /* TRAP_SYSCALL: SYSCALL_VIA_* */
+};
+
+/* How a TRAP_SYSCALL came in. */
+enum {
+    SYSCALL_VIA_INSN = 0,   /* `syscall` (or int $0x80): rip is after it */
+    SYSCALL_VIA_PATCH,      /* the platform's syscall_patch instruction, which ends at
+                               rip; the Sentry must check that it wrote it there */
 };
 
 struct plat_as;   /* an address space: the guest's page mappings */
@@ -115,6 +123,11 @@ struct platform_ops {
     uint64_t user_max;
     /* reserved: true if [va, va+len) overlaps memory the platform keeps for itself. */
     int (*reserved)(uint64_t va, uint64_t len);
+    /* syscall_patch: NULL, or a function giving NULL or a 2-byte instruction this
+     * platform traps much faster than `syscall` (0f 05). The Sentry may write it over
+     * `syscall` sites in the guest's code (sentry/mm/syscall_patch.h); running it
+     * is then TRAP_SYSCALL with syscall_via = SYSCALL_VIA_PATCH. */
+    const uint8_t *(*syscall_patch)(void);
 };
 
 /* plat_find: the platform registered under name, or NULL. */

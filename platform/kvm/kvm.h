@@ -20,6 +20,7 @@ struct kvm_vm {
     uint64_t xcr0;
     unsigned xsave_size;
     int pvm;                       /* the host is PVM (kvm_pvm module) */
+    int no_patch;                  /* SANDBOX_KVM_PATCH=0: no syscall patching */
     uint8_t *mem;                  /* the Sentry's mapping of the memory file */
     uint64_t mem_max;              /* its size */
 };
@@ -39,12 +40,17 @@ struct batch {
     struct { uint64_t va, val; } e[BATCH_MAX];
 };
 
+/* vcpu.user_mode: a vCPU in ring 3 after a kick may be half-way through something
+ * kvm_pvm emulates, so it goes to ring 0 before it gets new registers; after a
+ * port I/O exit it is at an instruction boundary and can simply be given them. */
+enum { USER_NO = 0, USER_KICKED, USER_CLEAN };
+
 struct vcpu {
     int id, fd;
     struct kvm_run *run;
     uint64_t *stack_top;           /* host pointer just past its stack page */
     struct batch *batch;           /* host pointer to its batch page */
-    int user_mode;                 /* KVM_RUN was interrupted in ring 3 */
+    int user_mode;                 /* where the vCPU stopped in ring 3: USER_* */
     uint64_t fs, gs;               /* FS/GS base the guest program has */
     uint64_t as_id, as_gen;        /* the address space in its CR3 */
     pid_t tid;                     /* thread in KVM_RUN, else 0 (atomic) */

@@ -42,4 +42,10 @@
 #define ENTRY_STUB_SIZE  16
 #define ENTRY_LSTAR      0x800     /* the syscall target: see entry.S */
 
+/* Syscall patching on PVM (vcpu.c): `out %al, $PATCH_PORT` (e6 80) replaces `syscall`
+ * (0f 05) in guest code; the TSS's I/O bitmap lets ring 3 reach that one port, so it
+ * is a port I/O exit straight from ring 3. */
+#define PATCH_PORT       0x80
+#define TSS_IOMAP        0x68      /* the I/O bitmap, right after the 64-bit TSS */
+
 #endif

@@ -80,12 +80,21 @@ static int vcpu_setup(struct vcpu *v)
     uint8_t *stack = priv_ptr(area);
     v->stack_top = (uint64_t *)(stack + 4096);
     v->batch = priv_ptr(area + 4096);
-    /* the TSS at the bottom of the stack page: rsp0 = the top; no I/O bitmap */
-    memset(stack, 0, 0x68);
+    /* the TSS at the bottom of the stack page: rsp0 = the top. Its I/O bitmap denies
+     * every port, but on PVM lets ring 3 reach PATCH_PORT (syscall patching; hardware
+     * KVM's `syscall` is fast and needs none). The CPU reads two bitmap bytes per
+     * check, so the limit covers the byte after the port's. */
+    memset(stack, 0, TSS_IOMAP);
     uint64_t top = priv_va(area + 4096);
     memcpy(stack + 4, &top, 8);
-    uint16_t iomap = 0x68;
+    uint16_t iomap = TSS_IOMAP;
     memcpy(stack + 0x66, &iomap, 2);
+    uint32_t tss_limit = TSS_IOMAP - 1;
+    if (g_vm.pvm) {
+        memset(stack + TSS_IOMAP, 0xff, PATCH_PORT / 8 + 2);
+        stack[TSS_IOMAP + PATCH_PORT / 8] &= (uint8_t)~(1u << (PATCH_PORT % 8));
+        tss_limit = TSS_IOMAP + PATCH_PORT / 8 + 1;
+    }
 
     if (ioctl(v->fd, KVM_SET_CPUID2, g_vm.cpuid) < 0)
         return -errno;
@@ -102,7 +111,7 @@ static int vcpu_setup(struct vcpu *v)
     s.idt.limit = 32 * 16 - 1;               /* int $0x80 and friends: #GP */
     memset(&s.tr, 0, sizeof(s.tr));
     s.tr.base = priv_va(area);
-    s.tr.limit = 0x67;
+    s.tr.limit = tss_limit;
     s.tr.selector = SEL_TSS;
     s.tr.type = 0xb;
     s.tr.present = 1;
@@ -304,7 +313,7 @@ static int to_ring0(struct vcpu *v)
             log_bad_exit(v, "the way back to ring 0");
             return -EIO;
         }
-        v->user_mode = 0;
+        v->user_mode = USER_NO;
     }
     return v->user_mode ? -EIO : 0;
 }
@@ -382,10 +391,13 @@ static int enter(struct vcpu *v, struct plat_as *as, const struct guest_regs *g)
     /* A vCPU stopped in ring 3 is not resumed there with new registers: kvm_pvm may
      * have been emulating the guest program when the kick came, and would go on
      * emulating at the new rip, up to the first SSE instruction, which it cannot
-     * (KVM_EXIT_INTERNAL_ERROR). Through ring 0 and iretq it runs natively again. */
-    int err = to_ring0(v);
-    if (err < 0)
-        return err;
+     * (KVM_EXIT_INTERNAL_ERROR). Through ring 0 and iretq it runs natively again.
+     * A KVM_SET_SREGS in ring 3 keeps it there (CS stays the user's). */
+    if (v->user_mode == USER_KICKED) {
+        int err = to_ring0(v);
+        if (err < 0)
+            return err;
+    }
     if (!same_as || !same_fs) {
         struct kvm_sregs s;
         if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
@@ -399,6 +411,12 @@ static int enter(struct vcpu *v, struct plat_as *as, const struct guest_regs *g)
         v->as_gen = gen;
         v->fs = g->fs_base;
         v->gs = g->gs_base;
+    }
+    if (v->user_mode == USER_CLEAN) {
+        /* stopped in ring 3 by port I/O: it goes on from there, no iretq needed */
+        to_kvm_regs(g, k);
+        set_regs(v);
+        return 0;
     }
     to_kvm_regs(g, k);
     /* the iret frame, ending at the stack top */
@@ -539,6 +557,112 @@ static int decode(struct vcpu *v, struct plat_as *as, int vec, const struct kvm_
     return 0;
 }
 
+/* guest_read: n bytes of guest memory at va through as's page tables; the number
+ * read before the first unmapped page. */
+static size_t guest_read(struct plat_as *as, uint64_t va, uint8_t *buf, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        uint64_t a = va + done;
+        uint64_t pte = a < KVM_USER_MAX ? pt_lookup(&as->pt, a) : 0;
+        if (!(pte & PTE_P) || !(pte & PTE_U))
+            break;
+        size_t chunk = 4096 - (a & 4095);
+        if (chunk > n - done)
+            chunk = n - done;
+        memcpy(buf + done, g_vm.mem + (pte & PTE_ADDR) + (a & 4095), chunk);
+        done += chunk;
+    }
+    return done;
+}
+
+/* io_insn_len: the length of the port I/O instruction (in, out, ins, outs) at b, or
+ * 0 if it is not one; *rep says whether it has a rep prefix. */
+static int io_insn_len(const uint8_t *b, size_t n, int *rep)
+{
+    size_t i = 0;
+    *rep = 0;
+    for (; i < n && i < 15; i++) {
+        uint8_t p = b[i];
+        if (p == 0xf2 || p == 0xf3)
+            *rep = 1;
+        else if (!(p == 0x66 || p == 0x67 || p == 0x26 || p == 0x2e || p == 0x36 ||
+                   p == 0x3e || p == 0x64 || p == 0x65 || (p & 0xf0) == 0x40))
+            break;
+    }
+    if (i >= n)
+        return 0;
+    if (b[i] >= 0xe4 && b[i] <= 0xe7)
+        return i + 2 <= n ? (int)i + 2 : 0;
+    if ((b[i] >= 0xec && b[i] <= 0xef) || (b[i] >= 0x6c && b[i] <= 0x6f))
+        return (int)i + 1;
+    return 0;
+}
+
+/* io_start: where the I/O instruction that made this exit begins. kvm_pvm stops
+ * before an `in` or a `rep outs` (it completes them on the next run) and after any
+ * other `out`. */
+static uint64_t io_start(struct plat_as *as, const struct kvm_run *run, uint64_t rip)
+{
+    uint8_t b[32];
+    int rep;
+    size_t n = guest_read(as, rip, b + 16, 16);
+    if (run->io.direction == KVM_EXIT_IO_IN || (io_insn_len(b + 16, n, &rep) && rep))
+        return rip;
+    if (rip < 16 || guest_read(as, rip - 16, b, 16) != 16)
+        return rip;
+    for (int len = 1; len <= 15; len++)
+        if (io_insn_len(b + 16 - len, (size_t)len, &rep) == len)
+            return rip - (uint64_t)len;
+    return rip;
+}
+
+/* io_exit: port I/O from ring 3, which the TSS lets through for PATCH_PORT only (on
+ * PVM): the patched syscall instruction (`out %al, $PATCH_PORT` where a `syscall`
+ * was), or the guest's own I/O there, a #GP natively. */
+static int io_exit(struct vcpu *v, struct plat_as *as, struct guest_regs *g, struct trap *trap)
+{
+    static const uint8_t patch[2] = { 0xe6, PATCH_PORT };
+    const struct kvm_run *run = v->run;
+    struct kvm_regs k = *regs_of(v);
+    v->user_mode = USER_CLEAN;
+    from_kvm_regs(&k, g);
+    g->fs_base = v->fs;
+    g->gs_base = v->gs;
+    uint8_t b[4];
+    if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == PATCH_PORT &&
+        run->io.size == 1 && run->io.count == 1 && k.rip >= 2 &&
+        guest_read(as, k.rip - 2, b, 4) >= 2) {
+        uint64_t end = 0;
+        if (memcmp(b, patch, 2) == 0)
+            end = k.rip;                 /* kvm_pvm: stopped after the out */
+        else if (memcmp(b + 2, patch, 2) == 0)
+            end = k.rip + 2;             /* stopped before it, as hardware KVM does */
+        if (end) {
+            trap->kind = TRAP_SYSCALL;
+            trap->syscall_via = SYSCALL_VIA_PATCH;
+            g->orig_rax = k.rax;
+            g->rip = end;
+            g->rcx = end;                /* what `syscall` leaves there */
+            g->r11 = k.rflags;
+            return 0;
+        }
+    }
+    /* KVM would finish the instruction on the next run, over whatever registers the
+     * signal delivery sets: finish it now, without entering the guest, and forget it */
+    v->run->immediate_exit = 1;
+    ioctl(v->fd, KVM_RUN, 0);
+    v->run->immediate_exit = 0;
+    drain_kick();
+    g->rip = io_start(as, run, k.rip);
+    trap->kind = TRAP_SIGNAL;
+    trap->signo = SIGSEGV;
+    trap->code = SI_KERNEL;
+    trap->trapno = 13;
+    trap->addr = gva(0);
+    return 0;
+}
+
 int vcpu_switch(struct plat_ctx *c, struct plat_as *as, struct guest_regs *regs,
                 struct trap *trap)
 {
@@ -564,7 +688,7 @@ int vcpu_switch(struct plat_ctx *c, struct plat_as *as, struct guest_regs *regs,
             from_kvm_regs(regs_of(v), regs);
             regs->fs_base = v->fs = s.fs.base;
             regs->gs_base = v->gs = s.gs.base;
-            v->user_mode = 1;
+            v->user_mode = USER_KICKED;
             return 0;
         }
         uint64_t rip = regs_of(v)->rip;
@@ -581,6 +705,10 @@ int vcpu_switch(struct plat_ctx *c, struct plat_as *as, struct guest_regs *regs,
     }
     if (err < 0)
         return err;
+    if (v->run->exit_reason == KVM_EXIT_IO)
+        return io_exit(v, as, regs, trap);
+    if (v->run->exit_reason == KVM_EXIT_HLT)
+        v->user_mode = USER_NO;
     struct kvm_regs k = *regs_of(v);
     uint64_t stubs = priv_va(PRIV_ENTRY + ENTRY_STUBS);
     if (v->run->exit_reason == KVM_EXIT_HLT && k.rip > stubs &&

@@ -9,6 +9,7 @@
 #include "lib/util.h"
 #include "sentry/kernel/jobctl.h"
 #include "sentry/mm/mm.h"
+#include "sentry/mm/syscall_patch.h"
 
 /* A fault the memory manager resolved but the guest keeps taking at the same address
  * means our mappings disagree with the platform's: stop instead of spinning. */
@@ -21,26 +22,32 @@ void task_fatal_signal(struct task *t, int sig)
     task_exit_group(t, sig & 0x7f);
 }
 
-/* legacy_syscall: whether the trap came from `int $0x80` or a 32-bit code segment,
- * whose call numbers and arguments are the i386 ABI's, which the Sentry does not
- * implement. Reading the two instruction bytes is cheap next to the trap itself. */
-static int legacy_syscall(struct task *t)
-{
-    if (t->regs.cs != 0x33)
-        return 1;
-    uint8_t insn[2];
-    return mm_copy_in(t->mm, insn, t->regs.rip - 2, 2) == 0 &&
-           insn[0] == 0xcd && insn[1] == 0x80;
-}
-
-static void handle_syscall(struct task *t)
+/* handle_syscall: the instruction that trapped is read back (cheap next to the trap
+ * itself): `int $0x80` and 32-bit code segments use the i386 ABI, which the Sentry
+ * does not implement; a `syscall` may be patched into the platform's faster
+ * instruction (syscall_patch.h); that instruction where the Sentry did not write it
+ * is the guest's own, a #GP natively. */
+static int handle_syscall(struct task *t, const struct trap *trap)
 {
     struct guest_regs *r = &t->regs;
-    if (unlikely(legacy_syscall(t))) {
+    uint8_t insn[2] = { 0, 0 };
+    uint64_t site = r->rip - 2;
+    int have = mm_copy_in(t->mm, insn, site, 2) == 0;
+    if (trap->syscall_via == SYSCALL_VIA_PATCH) {
+        if (unlikely(!syscall_site_patched(t->mm, site))) {
+            r->rip = site;
+            r->orig_rax = (uint64_t)-1;
+            signal_force(t, SIGSEGV, SI_KERNEL, 0);
+            return 0;
+        }
+    } else if (have && insn[0] == 0x0f && insn[1] == 0x05 && g_plat->syscall_patch) {
+        syscall_patch_site(t->mm, site);
+    }
+    if (unlikely(r->cs != 0x33 || (have && insn[0] == 0xcd && insn[1] == 0x80))) {
         log_warn("task %d: 32-bit system call (int $0x80) %llu refused", t->tid,
                  (unsigned long long)r->orig_rax);
         r->rax = (uint64_t)-ENOSYS;
-        return;
+        return 1;
     }
     t->cur.nr = r->orig_rax;
     t->cur.arg[0] = r->rdi;
@@ -52,6 +59,7 @@ static void handle_syscall(struct task *t)
     long ret = syscall_dispatch(t, &t->cur);
     /* restart codes stay in rax until signal_deliver resolves them */
     r->rax = (uint64_t)ret;
+    return 1;
 }
 
 _Thread_local struct task *current_task;
@@ -79,8 +87,7 @@ int task_run(struct task *t)
         switch (trap.kind) {
         case TRAP_SYSCALL:
             repeats = 0;
-            in_syscall = 1;
-            handle_syscall(t);
+            in_syscall = handle_syscall(t, &trap);
             break;
         case TRAP_FAULT: {
             int code;

@@ -20,6 +20,7 @@
 #include "platform/platform.h"
 #include "sentry/mm/shmem.h"
 #include "sentry/mm/memfile.h"
+#include "sentry/mm/syscall_patch.h"
 
 /* Backing is allocated this much at a time around a fault: memory-file space is cheap
  * (pages are only committed when touched) and every fault costs a platform round trip. */
@@ -68,6 +69,7 @@ void mm_put(struct mm *mm)
             mm->vmas.r[i].vma.obj->ops->drop(mm->vmas.r[i].vma.obj);
     if (mm->exe)
         mm->exe->ops->drop(mm->exe);
+    syscall_sites_free(mm->syscall_sites);
     if (mm->as)
         g_plat->as_destroy(mm->as);
     rm_free(&mm->vmas);
@@ -101,6 +103,12 @@ struct mm *mm_fork(struct mm *parent, int *err)
         *err = -ENOMEM;
         return NULL;
     }
+    *err = 0;
+    mm->syscall_sites = syscall_sites_fork(parent, err);
+    if (*err < 0) {
+        free(mm);
+        return NULL;
+    }
     pthread_mutex_init(&mm->mu, NULL);
     rm_init(&mm->vmas, RM_VMA);
     rm_init(&mm->pmas, RM_PMA);
@@ -111,6 +119,7 @@ struct mm *mm_fork(struct mm *parent, int *err)
         pthread_mutex_unlock(&parent->mu);
         rm_free(&mm->vmas);
         rm_free(&mm->pmas);
+        syscall_sites_free(mm->syscall_sites);
         free(mm);
         *err = -ENOMEM;
         return NULL;
@@ -948,6 +957,56 @@ int mm_copy_out(struct mm *mm, uint64_t dst, const void *src, size_t n, int forc
     long r = for_each_run(mm, dst, n, FAULT_WRITE, force, copy_out_run, &c, SIZE_MAX);
     pthread_mutex_unlock(&mm->mu);
     return r == (long)n ? 0 : -EFAULT;
+}
+
+struct patch_arg { uint16_t old, new; int result; };
+
+static void patch_compare_run(char *host, size_t len, uint64_t off, void *arg)
+{
+    struct patch_arg *p = arg;
+    (void)off;
+    uint16_t cur;
+    memcpy(&cur, host, sizeof(cur));
+    p->result = len == 2 && cur == p->old ? 0 : -EAGAIN;
+}
+
+static void patch_store_run(char *host, size_t len, uint64_t off, void *arg)
+{
+    struct patch_arg *p = arg;
+    (void)off;
+    uint16_t cur;
+    memcpy(&cur, host, sizeof(cur));
+    if (len != 2 || cur != p->old) {
+        p->result = -EAGAIN;
+        return;
+    }
+    /* one 16-bit store inside a cache line, which x86 makes atomic: a thread
+     * running these bytes sees the old instruction or the new one, never half */
+    *(volatile uint16_t *)(void *)host = p->new;
+    p->result = 0;
+}
+
+int mm_patch_insn2(struct mm *mm, uint64_t addr, const uint8_t old[2], const uint8_t new[2])
+{
+    if ((addr & 63) == 63)
+        return -EACCES;
+    struct patch_arg a = { .result = -EAGAIN };
+    memcpy(&a.old, old, 2);
+    memcpy(&a.new, new, 2);
+    pthread_mutex_lock(&mm->mu);
+    struct range *v = rm_find(&mm->vmas, addr);
+    int ret = -EACCES;
+    if (v && addr + 2 <= v->end && v->vma.obj && !(v->vma.flags & VMA_SHARED) &&
+        (v->vma.prot & (PROT_EXEC | PROT_WRITE)) == PROT_EXEC) {
+        /* compare first: the store pass copies the page, which only a patch may cost */
+        ret = for_each_run(mm, addr, 2, FAULT_READ, 1, patch_compare_run, &a, 1) == 2
+                  ? a.result : -EFAULT;
+        if (ret == 0)
+            ret = for_each_run(mm, addr, 2, FAULT_WRITE, 1, patch_store_run, &a, 1) == 2
+                      ? a.result : -EFAULT;
+    }
+    pthread_mutex_unlock(&mm->mu);
+    return ret;
 }
 
 struct str_arg { char *buf; size_t at; int found; };

@@ -60,6 +60,7 @@ struct mm {
      * set once by the loader. */
     uint64_t arg_start, arg_end, env_start, env_end, auxv_start, auxv_end;
     struct mappable *exe;        /* the program (/proc/PID/exe); a reference or NULL */
+    struct syscall_sites *syscall_sites;  /* syscall_patch.h; NULL until the first */
 };
 
 /* mm_create: an empty address space on the current platform; NULL with *err set. */
@@ -113,6 +114,13 @@ int mm_handle_fault(struct mm *mm, uint64_t addr, unsigned access, int present,
  * guaranteed about a partial copy. force: ignore protections (the loader, ptrace). */
 int mm_copy_in(struct mm *mm, void *dst, uint64_t src, size_t n);
 int mm_copy_out(struct mm *mm, uint64_t dst, const void *src, size_t n, int force);
+/* mm_patch_insn2: replaces the 2-byte instruction at addr, which must read old, with
+ * new, in private file-backed code that is executable and not writable (the page
+ * becomes the process's own copy, as a debugger's breakpoint makes it). The 2 bytes
+ * change in one store, so a thread running them sees one instruction or the other.
+ * 0; -EACCES if addr is not in such code or the 2 bytes cross a cache line; -EAGAIN
+ * if they no longer read old. */
+int mm_patch_insn2(struct mm *mm, uint64_t addr, const uint8_t old[2], const uint8_t new[2]);
 /* mm_copy_string_in: copies a NUL-terminated string of at most max-1 characters into
  * buf. Returns its length, -EFAULT, or -ENAMETOOLONG. */
 long mm_copy_string_in(struct mm *mm, uint64_t src, char *buf, size_t max);
