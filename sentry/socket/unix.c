@@ -21,11 +21,16 @@
 
 /* ---- objects ---- */
 
+static long g_unix_socks;   /* atomic: unix_socks allocated and not yet freed */
+
+long unix_sock_count(void) { return __atomic_load_n(&g_unix_socks, __ATOMIC_RELAXED); }
+
 static struct unix_sock *unix_sock_new(int type)
 {
     struct unix_sock *u = calloc(1, sizeof(*u));
     if (!u)
         return NULL;
+    __atomic_add_fetch(&g_unix_socks, 1, __ATOMIC_RELAXED);
     u->refs = 1;
     u->type = type;
     pthread_mutex_init(&u->mu, NULL);
@@ -42,6 +47,7 @@ void unix_sock_put(struct unix_sock *u)
     unix_addr_put(u->addr);
     pthread_mutex_destroy(&u->mu);
     free(u);
+    __atomic_sub_fetch(&g_unix_socks, 1, __ATOMIC_RELAXED);
 }
 
 struct unix_addr *unix_addr_get(struct unix_addr *a)
@@ -769,6 +775,9 @@ static void unix_release(struct socket *s)
         path_put(&bound);
     unix_sock_put(peer);
     unix_sock_put(u);       /* the socket's reference */
+    /* a closed socket may have left a cycle of sockets only queues hold (Linux's
+     * unix_release_sock schedules the collector the same way) */
+    unix_gc_maybe();
 }
 
 const struct socket_ops g_unix_ops = {
