@@ -692,6 +692,17 @@ static long unix_ioctl(struct socket *s, struct task *t, unsigned cmd, uint64_t 
     case SIOCOUTQ:
         amount = (int)MIN(__atomic_load_n(&u->wmem, __ATOMIC_RELAXED), (size_t)INT32_MAX);
         break;
+    case SIOCATMARK: {
+        /* at the out-of-band mark: the next byte is the OOB one, or the place of
+         * one taken with nothing pending or the pending one right after it (an empty
+         * datagram counts the same, as in Linux) */
+        pthread_mutex_lock(&u->mu);
+        struct unix_msg *h = u->rq_head;
+        amount = h && (h == u->oob_msg ||
+                       (h->off == h->len && (!u->oob_msg || h->next == u->oob_msg)));
+        pthread_mutex_unlock(&u->mu);
+        break;
+    }
     default:
         return -ENOTTY;
     }
@@ -711,6 +722,8 @@ static unsigned unix_poll(struct socket *s)
         mask |= POLLRDHUP | POLLIN | POLLRDNORM;
     if (u->rq_head || u->aq_head)
         mask |= POLLIN | POLLRDNORM;
+    if (u->oob_msg)
+        mask |= POLLPRI;
     if (u->type != SOCK_DGRAM && u->state == US_UNCONNECTED)
         mask |= POLLHUP;
     pthread_mutex_unlock(&u->mu);
@@ -735,6 +748,7 @@ static void unix_release(struct socket *s)
     int unread = rq != NULL;
     u->rq_head = u->rq_tail = NULL;
     u->rq_count = u->rq_bytes = 0;
+    u->oob_msg = NULL;
     struct unix_sock *aq = u->aq_head;
     u->aq_head = u->aq_tail = NULL;
     u->aq_count = 0;
