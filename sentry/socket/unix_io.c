@@ -511,6 +511,7 @@ static ssize_t dgram_send(struct socket *s, struct task *t, struct sock_msg *m, 
             pthread_mutex_lock(&u->mu);
             struct unix_sock *old = NULL;
             if (u->peer == other) {
+                unix_peer_wake_disconnect_locked(u);
                 old = u->peer;
                 u->peer = NULL;
                 u->state = US_UNCONNECTED;

@@ -104,6 +104,11 @@ struct unix_sock {
     size_t wmem;                      /* atomic: bytes this socket has queued */
     struct waitq peer_wait;           /* senders waiting for room in this socket's
                                        * queue, connectors for backlog room */
+    struct waiter peer_wake;          /* a datagram socket's relay on its peer's
+                                       * peer_wait: room there wakes this socket's
+                                       * pollers (Linux's peer_wake) */
+    struct unix_sock *peer_wake_on;   /* mu: whose peer_wait holds peer_wake (it is
+                                       * always peer, whose reference keeps it) */
     struct unix_msg *oob_msg;         /* mu: the message in rq holding the pending
                                        * out-of-band byte (MSG_OOB), or NULL */
     struct ugc_node gc;               /* unix_gc.c's g_gc_mu: references to this
@@ -129,6 +134,10 @@ int unix_autobind(struct unix_sock *u);
 int unix_validate_addr(const void *addr, size_t len);
 /* unix_task_cred: t's pid, euid, egid (peer) or ruid, rgid (scm). */
 struct unix_cred unix_task_cred(struct task *t, int effective);
+
+/* unix_peer_wake_disconnect: takes u's relay off its old peer's queue (before u's
+ * peer changes or u dies). u->mu held. */
+void unix_peer_wake_disconnect_locked(struct unix_sock *u);
 
 /* unix_io.c */
 ssize_t unix_sendmsg(struct socket *s, struct task *t, struct sock_msg *m, int flags);
