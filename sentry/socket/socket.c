@@ -11,12 +11,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "sentry/kernel/kernel.h"
 #include "sentry/kernel/signal.h"
 #include "sentry/kernel/task.h"
+#include "sentry/mm/mm.h"
 #include "sentry/socket/ifioctl.h"
 #include "sentry/vfs/file.h"
 #include "sentry/vfs/poll.h"
@@ -110,11 +113,108 @@ static int sock_file_stat(struct file *f, struct stat *st)
     return inode_stat(f->inode, st);
 }
 
-/* ioctl: the family's, then (as Linux's sock_do_ioctl falls back to dev_ioctl) the
+/* ---- the owner (F_SETOWN) and SIGURG ---- */
+
+/* set_owner: Linux's __f_setown: type and a thread, process or group id that must
+ * exist (ESRCH; 0 clears). */
+static int set_owner(struct socket *s, int type, int id)
+{
+    if (id) {
+        pthread_mutex_lock(&g_kernel.mu);
+        struct task *x = kernel_find_task(id);
+        pthread_mutex_unlock(&g_kernel.mu);
+        if (!x)
+            return -ESRCH;
+    }
+    __atomic_store_n(&s->owner, id ? SOCK_OWNER(type, id) : 0, __ATOMIC_RELAXED);
+    return 0;
+}
+
+/* set_owner_pid: F_SETOWN's and FIOSETOWN's argument: a process, or -group. */
+static int set_owner_pid(struct socket *s, int who)
+{
+    if (who == INT32_MIN)
+        return -EINVAL;
+    return who < 0 ? set_owner(s, F_OWNER_PGRP, -who) : set_owner(s, F_OWNER_PID, who);
+}
+
+/* get_owner_pid: F_GETOWN's answer: the id, negative for a group. */
+static int get_owner_pid(struct socket *s)
+{
+    int64_t o = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
+    return SOCK_OWNER_TYPE(o) == F_OWNER_PGRP ? -SOCK_OWNER_ID(o) : SOCK_OWNER_ID(o);
+}
+
+void socket_sigurg(int64_t owner)
+{
+    int id = SOCK_OWNER_ID(owner);
+    if (!id)
+        return;
+    pthread_mutex_lock(&g_kernel.mu);
+    if (SOCK_OWNER_TYPE(owner) == F_OWNER_PGRP) {
+        signal_send_pgrp(id, SIGURG, NULL);
+    } else {
+        struct task *x = kernel_find_task(id);
+        if (x && !x->tg->zombie) {
+            if (SOCK_OWNER_TYPE(owner) == F_OWNER_TID)
+                signal_send(x, SIGURG, NULL);
+            else
+                signal_send_group(x->tg, SIGURG, NULL);
+        }
+    }
+    pthread_mutex_unlock(&g_kernel.mu);
+}
+
+/* fcntl: the owner commands (F_SETOWN, F_GETOWN and the _EX forms, which glibc's
+ * F_GETOWN uses); F_SETSIG is not done. */
+static long sock_file_fcntl(struct file *f, int cmd, uint64_t arg)
+{
+    struct socket *s = sock(f);
+    struct task *t = current_task;
+    struct f_owner_ex ex;
+    switch (cmd) {
+    case F_SETOWN:
+        return set_owner_pid(s, (int)arg);
+    case F_GETOWN:
+        return get_owner_pid(s);
+    case F_SETOWN_EX:
+        if (!t || mm_copy_in(t->mm, &ex, arg, sizeof(ex)) < 0)
+            return -EFAULT;
+        if (ex.type != F_OWNER_TID && ex.type != F_OWNER_PID && ex.type != F_OWNER_PGRP)
+            return -EINVAL;
+        if (ex.pid < 0)
+            return -EINVAL;
+        return set_owner(s, ex.type, ex.pid);
+    case F_GETOWN_EX: {
+        int64_t o = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
+        ex.type = SOCK_OWNER_TYPE(o);
+        ex.pid = SOCK_OWNER_ID(o);
+        if (!t || mm_copy_out(t->mm, arg, &ex, sizeof(ex), 0) < 0)
+            return -EFAULT;
+        return 0;
+    }
+    }
+    return -EINVAL;
+}
+
+/* ioctl: the owner ioctls (sock_ioctl's FIOSETOWN/SIOCSPGRP, FIOGETOWN/SIOCGPGRP),
+ * the family's, then (as Linux's sock_do_ioctl falls back to dev_ioctl) the
  * interface ioctls every socket answers. */
 static long sock_file_ioctl(struct file *f, struct task *t, unsigned cmd, uint64_t arg)
 {
     struct socket *s = sock(f);
+    int who;
+    switch (cmd) {
+    case FIOSETOWN:
+    case SIOCSPGRP:
+        if (mm_copy_in(t->mm, &who, arg, sizeof(who)) < 0)
+            return -EFAULT;
+        return set_owner_pid(s, who);
+    case FIOGETOWN:
+    case SIOCGPGRP:
+        who = get_owner_pid(s);
+        return mm_copy_out(t->mm, arg, &who, sizeof(who), 0) < 0 ? -EFAULT : 0;
+    }
     long r = s->ops->ioctl ? s->ops->ioctl(s, t, cmd, arg) : -ENOTTY;
     if (r == -ENOTTY)
         r = ifioctl(t, cmd, arg, s->family == AF_INET);
@@ -148,6 +248,7 @@ static const struct file_ops g_socket_file_ops = {
     .ioctl = sock_file_ioctl,
     .poll = sock_file_poll,
     .mmap = sock_file_mmap,
+    .fcntl = sock_file_fcntl,
     .release = sock_file_release,
 };
 

@@ -150,7 +150,15 @@ struct socket {
     int linger_onoff, linger_secs; /* SO_LINGER */
     int64_t rcvtimeo_ns, sndtimeo_ns;   /* SO_RCVTIMEO/SO_SNDTIMEO; 0: none, < 0:
                                          * fail at once (a negative timeval) */
+    int64_t owner;                 /* F_SETOWN(_EX)/FIOSETOWN: whom SIGURG goes to,
+                                    * SOCK_OWNER(F_OWNER_*, id); 0: nobody */
 };
+
+/* A socket's owner packed in one word (read and written whole): the F_OWNER_TID,
+ * F_OWNER_PID or F_OWNER_PGRP type and the id. */
+#define SOCK_OWNER(type, id) (((int64_t)(type) << 32) | (uint32_t)(id))
+#define SOCK_OWNER_TYPE(o) ((int)((o) >> 32))
+#define SOCK_OWNER_ID(o) ((int)(uint32_t)(o))
 
 /* A family's constructor: sets s->ops and s->priv for s->type and protocol (0: the
  * default), or returns -EPROTONOSUPPORT / -ESOCKTNOSUPPORT / -ENOMEM. t is the
@@ -208,6 +216,12 @@ int socket_setsockopt_generic(struct socket *s, struct task *t, int name,
  * shutdown checks stay the family's). Used by the system calls and by read/write. */
 ssize_t socket_sendmsg(struct socket *s, struct task *t, struct sock_msg *m, int flags);
 ssize_t socket_recvmsg(struct socket *s, struct task *t, struct sock_msg *m, int flags);
+
+/* socket_sigurg: SIGURG (SI_KERNEL) to owner, a value of struct socket's owner read
+ * while the socket was known alive (Linux's sk_send_sigurg): the thread, the process,
+ * or every process of the group. Nothing for 0 or an owner gone. Called with no
+ * socket lock held (it takes g_kernel.mu). */
+void socket_sigurg(int64_t owner);
 
 /* socket_families_init: registers the families built into the Sentry (AF_UNIX ...).
  * Called once at boot. */

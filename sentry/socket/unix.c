@@ -21,11 +21,16 @@
 
 /* ---- objects ---- */
 
+static long g_unix_socks;   /* atomic: unix_socks allocated and not yet freed */
+
+long unix_sock_count(void) { return __atomic_load_n(&g_unix_socks, __ATOMIC_RELAXED); }
+
 static struct unix_sock *unix_sock_new(int type)
 {
     struct unix_sock *u = calloc(1, sizeof(*u));
     if (!u)
         return NULL;
+    __atomic_add_fetch(&g_unix_socks, 1, __ATOMIC_RELAXED);
     u->refs = 1;
     u->type = type;
     pthread_mutex_init(&u->mu, NULL);
@@ -42,6 +47,7 @@ void unix_sock_put(struct unix_sock *u)
     unix_addr_put(u->addr);
     pthread_mutex_destroy(&u->mu);
     free(u);
+    __atomic_sub_fetch(&g_unix_socks, 1, __ATOMIC_RELAXED);
 }
 
 struct unix_addr *unix_addr_get(struct unix_addr *a)
@@ -486,6 +492,7 @@ static int dgram_connect(struct unix_sock *u, struct task *t, const void *addr, 
     }
     /* AF_UNSPEC: disconnect */
     pthread_mutex_lock(&u->mu);
+    unix_peer_wake_disconnect_locked(u);
     struct unix_sock *old = u->peer;
     u->peer = other;
     u->state = other ? US_CONNECTED : US_UNCONNECTED;
@@ -686,10 +693,81 @@ static long unix_ioctl(struct socket *s, struct task *t, unsigned cmd, uint64_t 
     case SIOCOUTQ:
         amount = (int)MIN(__atomic_load_n(&u->wmem, __ATOMIC_RELAXED), (size_t)INT32_MAX);
         break;
+    case SIOCATMARK: {
+        /* at the out-of-band mark: the next byte is the OOB one, or the place of
+         * one taken with nothing pending or the pending one right after it (an empty
+         * datagram counts the same, as in Linux) */
+        pthread_mutex_lock(&u->mu);
+        struct unix_msg *h = u->rq_head;
+        amount = h && (h == u->oob_msg ||
+                       (h->off == h->len && (!u->oob_msg || h->next == u->oob_msg)));
+        pthread_mutex_unlock(&u->mu);
+        break;
+    }
     default:
         return -ENOTTY;
     }
     return mm_copy_out(t->mm, arg, &amount, sizeof(amount), 0) < 0 ? -EFAULT : 0;
+}
+
+/* ---- datagram writability: a full peer queue (Linux's unix_dgram_peer_wake_*) ---- */
+
+/* peer_wake_relay: room in the peer's queue: this socket's pollers look again. Runs
+ * under the peer's peer_wait.mu; the relay is removed (under the same mu) before
+ * the socket goes. */
+static int peer_wake_relay(struct waiter *w, unsigned events)
+{
+    (void)events;
+    struct socket *s = w->arg;
+    waitq_wake(&s->wq, POLLOUT | POLLWRNORM | POLLWRBAND);
+    return 0;
+}
+
+void unix_peer_wake_disconnect_locked(struct unix_sock *u)
+{
+    if (!u->peer_wake_on)
+        return;
+    waitq_remove(&u->peer_wake_on->peer_wait, &u->peer_wake);
+    u->peer_wake_on = NULL;
+}
+
+/* peer_queue_full: other takes no more datagrams from u (it is not connected back to
+ * u and holds more than max_dgram_qlen), as unix_dgram_sendmsg waits. */
+static int peer_queue_full(struct unix_sock *u, struct unix_sock *other)
+{
+    pthread_mutex_lock(&other->mu);
+    int full = !other->dead && other->peer != u && other->rq_count > UNIX_DGRAM_QLEN;
+    pthread_mutex_unlock(&other->mu);
+    return full;
+}
+
+/* dgram_peer_blocks: whether u's connected peer's queue is full; if so u's relay
+ * is on that peer's peer_wait first, so making room wakes u's pollers. */
+static int dgram_peer_blocks(struct unix_sock *u)
+{
+    pthread_mutex_lock(&u->mu);
+    struct unix_sock *other = u->peer;
+    if (other)
+        unix_sock_get(other);
+    pthread_mutex_unlock(&u->mu);
+    if (!other)
+        return 0;
+    int full = peer_queue_full(u, other);
+    if (full) {
+        pthread_mutex_lock(&u->mu);
+        if (u->peer == other && u->peer_wake_on != other && !u->dead) {
+            unix_peer_wake_disconnect_locked(u);
+            waiter_init(&u->peer_wake, NULL, ~0u);
+            u->peer_wake.fn = peer_wake_relay;
+            u->peer_wake.arg = u->s;
+            waitq_add(&other->peer_wait, &u->peer_wake);
+            u->peer_wake_on = other;
+        }
+        pthread_mutex_unlock(&u->mu);
+        full = peer_queue_full(u, other);   /* room made before the relay was on */
+    }
+    unix_sock_put(other);
+    return full;
 }
 
 static unsigned unix_poll(struct socket *s)
@@ -705,12 +783,16 @@ static unsigned unix_poll(struct socket *s)
         mask |= POLLRDHUP | POLLIN | POLLRDNORM;
     if (u->rq_head || u->aq_head)
         mask |= POLLIN | POLLRDNORM;
+    if (u->oob_msg)
+        mask |= POLLPRI;
     if (u->type != SOCK_DGRAM && u->state == US_UNCONNECTED)
         mask |= POLLHUP;
     pthread_mutex_unlock(&u->mu);
-    /* unix_writable: at most a quarter of the send buffer in flight */
+    /* unix_writable: at most a quarter of the send buffer in flight; a datagram
+     * socket also needs room in its peer's queue (unix_dgram_poll) */
     size_t wmem = __atomic_load_n(&u->wmem, __ATOMIC_RELAXED);
-    if (wmem * 4 <= (size_t)__atomic_load_n(&s->sndbuf, __ATOMIC_RELAXED))
+    if (wmem * 4 <= (size_t)__atomic_load_n(&s->sndbuf, __ATOMIC_RELAXED) &&
+        !(u->type == SOCK_DGRAM && dgram_peer_blocks(u)))
         mask |= POLLOUT | POLLWRNORM | POLLWRBAND;
     return mask;
 }
@@ -721,6 +803,7 @@ static void unix_release(struct socket *s)
 {
     struct unix_sock *u = unix_sk(s);
     pthread_mutex_lock(&u->mu);
+    unix_peer_wake_disconnect_locked(u);
     u->dead = 1;
     u->s = NULL;
     struct unix_sock *peer = u->peer;
@@ -729,6 +812,7 @@ static void unix_release(struct socket *s)
     int unread = rq != NULL;
     u->rq_head = u->rq_tail = NULL;
     u->rq_count = u->rq_bytes = 0;
+    u->oob_msg = NULL;
     struct unix_sock *aq = u->aq_head;
     u->aq_head = u->aq_tail = NULL;
     u->aq_count = 0;
@@ -769,6 +853,9 @@ static void unix_release(struct socket *s)
         path_put(&bound);
     unix_sock_put(peer);
     unix_sock_put(u);       /* the socket's reference */
+    /* a closed socket may have left a cycle of sockets only queues hold (Linux's
+     * unix_release_sock schedules the collector the same way) */
+    unix_gc_maybe();
 }
 
 const struct socket_ops g_unix_ops = {

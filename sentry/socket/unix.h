@@ -5,5 +5,8 @@
 
 /* unix_family_init: registers AF_UNIX with the generic layer (families.c). */
 void unix_family_init(void);
+/* unix_sock_count: AF_UNIX sockets alive in the Sentry (open, embryos, or kept by a
+ * peer or a queued message): what a leak would grow. */
+long unix_sock_count(void);
 
 #endif

@@ -123,10 +123,45 @@ static int wait_sndbuf_locked(struct unix_sock *u, struct socket *s,
 
 /* ---- stream ---- */
 
+/* send_oob: Linux's queue_oob: the byte at `at` of m's data as a message of its own,
+ * which becomes peer's out-of-band byte (a previous one turns into ordinary data);
+ * *scm goes with it when no piece took it; SIGURG to peer's owner. */
+static int send_oob(struct unix_sock *u, struct socket *s, struct unix_sock *peer,
+                    struct sock_msg *m, size_t at, struct unix_scm **scm,
+                    const struct unix_cred *cred)
+{
+    pthread_mutex_lock(&u->mu);
+    int err = wait_sndbuf_locked(u, s, &m->blk);
+    pthread_mutex_unlock(&u->mu);
+    if (err < 0)
+        return err;
+    struct unix_msg *msg = msg_new(m->data, at, 1, &err);
+    if (!msg)
+        return err;
+    msg->scm = *scm;
+    *scm = NULL;
+    pthread_mutex_lock(&peer->mu);
+    if (peer->dead || (peer->shutdown & UNIX_SHUT_RCV)) {
+        pthread_mutex_unlock(&peer->mu);
+        unix_msg_free(msg);
+        return -EPIPE;
+    }
+    msg_stamp(msg, u, cred);
+    enqueue_locked(peer, msg);
+    peer->oob_msg = msg;
+    unix_wake(peer, POLLPRI | POLLRDBAND);
+    int64_t owner = __atomic_load_n(&peer->s->owner, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&peer->mu);
+    socket_sigurg(owner);
+    return 0;
+}
+
 static ssize_t stream_send(struct socket *s, struct task *t, struct sock_msg *m, int flags)
 {
     struct unix_sock *u = unix_sk(s);
-    if (flags & MSG_OOB)
+    /* MSG_OOB: the last byte is out-of-band, the rest goes as usual */
+    int oob = (flags & MSG_OOB) != 0;
+    if (oob && m->data->size == 0)
         return -EOPNOTSUPP;
     if (m->namelen) {
         pthread_mutex_lock(&u->mu);
@@ -152,7 +187,7 @@ static ssize_t stream_send(struct socket *s, struct task *t, struct sock_msg *m,
         unix_scm_free(scm);
         return err;
     }
-    size_t total = m->data->size, sent = 0;
+    size_t total = m->data->size - (size_t)oob, sent = 0;
     while (sent < total) {
         pthread_mutex_lock(&u->mu);
         err = wait_sndbuf_locked(u, s, &m->blk);
@@ -179,6 +214,11 @@ static ssize_t stream_send(struct socket *s, struct task *t, struct sock_msg *m,
         pthread_mutex_unlock(&peer->mu);
         sent += n;
     }
+    if (oob && sent == total) {
+        err = send_oob(u, s, peer, m, total, &scm, &cred);
+        if (err == 0)
+            sent++;
+    }
     unix_scm_free(scm);
     unix_sock_put(peer);
     return sent ? (ssize_t)sent : err;
@@ -189,11 +229,66 @@ static int same_cred(const struct unix_cred *a, const struct unix_cred *b)
     return a->pid == b->pid && a->uid == b->uid && a->gid == b->gid;
 }
 
+/* unlink_locked: takes m, which is in u's queue, out of it. u->mu held. */
+static void unlink_locked(struct unix_sock *u, struct unix_msg *m)
+{
+    if (u->rq_head == m) {
+        dequeue_locked(u);
+        return;
+    }
+    struct unix_msg *prev = u->rq_head;
+    while (prev->next != m)
+        prev = prev->next;
+    prev->next = m->next;
+    if (u->rq_tail == m)
+        u->rq_tail = prev;
+    u->rq_count--;
+    u->rq_bytes -= m->len - m->off;
+    m->next = NULL;
+}
+
+/* stream_recv_oob: recv(MSG_OOB), Linux's unix_stream_recv_urg: the pending
+ * out-of-band byte (EINVAL without one, or with SO_OOBINLINE; never waits). Taken,
+ * its message stays queued, empty, as the mark a normal read stops at. */
+static ssize_t stream_recv_oob(struct socket *s, struct sock_msg *m, int flags)
+{
+    struct unix_sock *u = unix_sk(s);
+    struct unix_msg *gone = NULL;
+    pthread_mutex_lock(&u->mu);
+    struct unix_msg *om = u->oob_msg;
+    if (u->state != US_CONNECTED || !om ||
+        __atomic_load_n(&s->oobinline, __ATOMIC_RELAXED)) {
+        pthread_mutex_unlock(&u->mu);
+        return -EINVAL;
+    }
+    char byte = om->data[0];
+    if (!(flags & MSG_PEEK)) {
+        u->oob_msg = NULL;
+        om->off = om->len;
+        u->rq_bytes -= om->len;
+        /* never two marks in a row: an earlier taken byte's just before goes */
+        struct unix_msg *prev = NULL;
+        for (struct unix_msg *p = u->rq_head; p != om; p = p->next)
+            prev = p;
+        if (prev && prev->off == prev->len) {
+            unlink_locked(u, prev);
+            gone = prev;
+        }
+    }
+    pthread_mutex_unlock(&u->mu);
+    unix_msg_free(gone);
+    if (m->data->size && uio_copy_out(m->data, 0, &byte, 1) != 1)
+        return -EFAULT;
+    m->flags_out |= MSG_OOB;
+    return 1;
+}
+
 static ssize_t stream_recv(struct socket *s, struct task *t, struct sock_msg *m, int flags)
 {
     struct unix_sock *u = unix_sk(s);
     if (flags & MSG_OOB)
-        return -EOPNOTSUPP;
+        return stream_recv_oob(s, m, flags);
+    int oobinline = __atomic_load_n(&s->oobinline, __ATOMIC_RELAXED);
     size_t size = m->data->size;
     int peek = (flags & MSG_PEEK) != 0;
     int passcred = __atomic_load_n(&s->passcred, __ATOMIC_RELAXED);
@@ -246,6 +341,40 @@ static ssize_t stream_recv(struct socket *s, struct task *t, struct sock_msg *m,
                 skip = cur ? seen : 0;
             }
             continue;
+        }
+        /* the out-of-band mark (Linux's manage_oob) */
+        if (cur->off == cur->len) {
+            /* a taken OOB byte's place: a read with data stops here */
+            if (copied && !u->oob_msg)
+                break;
+            struct unix_msg *next = cur->next;
+            if (!peek) {
+                dequeue_locked(u);   /* cur is the head when not peeking */
+                *freed_tail = cur;
+                freed_tail = &cur->next;
+            }
+            cur = next;
+            skip = 0;
+            continue;   /* the next one is looked at the same way */
+        }
+        if (cur == u->oob_msg) {
+            /* the pending OOB byte: a read with data stops before it; one without
+             * drops it (or, SO_OOBINLINE, reads it as data) */
+            if (copied)
+                break;
+            if (!peek)
+                u->oob_msg = NULL;
+            if (!oobinline) {
+                struct unix_msg *next = cur->next;
+                if (!peek) {
+                    dequeue_locked(u);
+                    *freed_tail = cur;
+                    freed_tail = &cur->next;
+                }
+                cur = next;
+                skip = 0;
+                continue;
+            }
         }
         if (passcred) {
             if (!have_cred) {
@@ -382,6 +511,7 @@ static ssize_t dgram_send(struct socket *s, struct task *t, struct sock_msg *m, 
             pthread_mutex_lock(&u->mu);
             struct unix_sock *old = NULL;
             if (u->peer == other) {
+                unix_peer_wake_disconnect_locked(u);
                 old = u->peer;
                 u->peer = NULL;
                 u->state = US_UNCONNECTED;

@@ -13,9 +13,12 @@
  * Locks: each unix_sock's mu protects its fields marked (mu). Code holds at most one
  * unix_sock mu at a time except a stream connect, which takes the listener's, then
  * the connecting socket's, then the new embryo's (as Linux's unix_stream_connect; no
- * path locks a listener while holding another socket's mu, so it cannot reverse). The name table's g_unix_names_mu is taken without
- * any unix_sock mu held. Files carried by SCM_RIGHTS are put only with no lock held
- * (their release may be another unix socket's). */
+ * path locks a listener while holding another socket's mu, so it cannot reverse),
+ * and the garbage collector, which holds its g_gc_mu and takes sockets' mu under it
+ * (a listener's, then its embryos'); nothing takes g_gc_mu with a socket's mu held.
+ * The name table's g_unix_names_mu is taken without any unix_sock mu held. Files
+ * carried by SCM_RIGHTS are put only with no lock held (their release may be
+ * another unix socket's). */
 #ifndef SENTRY_SOCKET_UNIX_PRIV_H
 #define SENTRY_SOCKET_UNIX_PRIV_H
 
@@ -27,6 +30,7 @@
 
 #include "sentry/kernel/waitq.h"
 #include "sentry/socket/socket.h"
+#include "sentry/socket/unix_gc_graph.h"
 #include "sentry/socket/unix.h"
 #include "sentry/vfs/vfs.h"
 
@@ -58,6 +62,9 @@ struct unix_cred { int32_t pid; uint32_t uid, gid; };
 /* What a message carries besides data: passed files (references) and creds. */
 struct unix_scm {
     int nfds;
+    int nunix;                        /* how many of the files are unix sockets */
+    int inflight;                     /* counted by the collector (unix_gc.c): set
+                                       * from sendmsg until a receiver detaches */
     struct file *files[UNIX_MAX_FD];
 };
 
@@ -97,6 +104,15 @@ struct unix_sock {
     size_t wmem;                      /* atomic: bytes this socket has queued */
     struct waitq peer_wait;           /* senders waiting for room in this socket's
                                        * queue, connectors for backlog room */
+    struct waiter peer_wake;          /* a datagram socket's relay on its peer's
+                                       * peer_wait: room there wakes this socket's
+                                       * pollers (Linux's peer_wake) */
+    struct unix_sock *peer_wake_on;   /* mu: whose peer_wait holds peer_wake (it is
+                                       * always peer, whose reference keeps it) */
+    struct unix_msg *oob_msg;         /* mu: the message in rq holding the pending
+                                       * out-of-band byte (MSG_OOB), or NULL */
+    struct ugc_node gc;               /* unix_gc.c's g_gc_mu: references to this
+                                       * socket's file inside queued messages */
 };
 
 /* unix.c */
@@ -119,6 +135,10 @@ int unix_validate_addr(const void *addr, size_t len);
 /* unix_task_cred: t's pid, euid, egid (peer) or ruid, rgid (scm). */
 struct unix_cred unix_task_cred(struct task *t, int effective);
 
+/* unix_peer_wake_disconnect: takes u's relay off its old peer's queue (before u's
+ * peer changes or u dies). u->mu held. */
+void unix_peer_wake_disconnect_locked(struct unix_sock *u);
+
 /* unix_io.c */
 ssize_t unix_sendmsg(struct socket *s, struct task *t, struct sock_msg *m, int flags);
 ssize_t unix_recvmsg(struct socket *s, struct task *t, struct sock_msg *m, int flags);
@@ -127,6 +147,23 @@ ssize_t unix_recvmsg(struct socket *s, struct task *t, struct sock_msg *m, int f
 void unix_msg_free(struct unix_msg *m);
 /* unix_msgs_free: unix_msg_free for a chain. */
 void unix_msgs_free(struct unix_msg *m);
+
+/* unix_gc.c: the garbage collector of sockets in flight (see there) */
+/* unix_sock_of_file: the unix socket behind f, or NULL. */
+struct unix_sock *unix_sock_of_file(struct file *f);
+/* unix_gc_inflight: scm's unix sockets are now inside a message (sendmsg, before it
+ * is queued). No lock held. */
+void unix_gc_inflight(struct unix_scm *scm);
+/* unix_gc_detach: scm left its queue (a receiver took it; or the message is freed):
+ * no longer counted. For a MSG_PEEK copy, waits for a running pass. No lock held. */
+void unix_gc_detach(struct unix_scm *scm);
+/* unix_gc: runs the collector (returns at once if another thread runs it, which then
+ * goes again). No lock held: it releases sockets. */
+void unix_gc(void);
+/* unix_gc_maybe: unix_gc if anything is in flight (a socket's release). */
+void unix_gc_maybe(void);
+/* unix_gc_inflight_refs: references to unix sockets inside queued messages. */
+long unix_gc_inflight_refs(void);
 
 /* unix_scm.c */
 /* unix_scm_parse: the control messages of a sendmsg: files of SCM_RIGHTS into *scm

@@ -68,6 +68,8 @@ int unix_scm_parse(struct task *t, const struct sock_msg *m, struct unix_scm **s
                         goto fail;
                     }
                     scm->files[scm->nfds++] = f;
+                    if (unix_sock_of_file(f))
+                        scm->nunix++;
                 }
                 break;
             }
@@ -96,6 +98,7 @@ int unix_scm_parse(struct task *t, const struct sock_msg *m, struct unix_scm **s
             break;
         off += step;
     }
+    unix_gc_inflight(scm);   /* from now on the collector counts them */
     *scmp = scm;
     return 0;
 fail:
@@ -109,6 +112,8 @@ struct unix_scm *unix_scm_dup(const struct unix_scm *scm)
     if (!d)
         return NULL;
     d->nfds = scm->nfds;
+    d->nunix = scm->nunix;
+    d->inflight = 0;   /* a peeked copy: the queued original stays counted */
     for (int i = 0; i < scm->nfds; i++) {
         file_get(scm->files[i]);
         d->files[i] = scm->files[i];
@@ -120,6 +125,7 @@ void unix_scm_free(struct unix_scm *scm)
 {
     if (!scm)
         return;
+    unix_gc_detach(scm);
     for (int i = 0; i < scm->nfds; i++)
         file_put(scm->files[i]);
     free(scm);
@@ -154,6 +160,9 @@ static void deliver_fds(struct task *t, struct sock_msg *m, struct unix_scm *scm
 void unix_scm_deliver(struct task *t, struct sock_msg *m, int passcred,
                       const struct unix_cred *cred, struct unix_scm *scm)
 {
+    /* off the queue before the files reach t's table (a peeked copy waits out a
+     * running collector pass here) */
+    unix_gc_detach(scm);
     if (passcred && cred) {
         struct ucred uc = { .pid = cred->pid, .uid = cred->uid, .gid = cred->gid };
         sock_cmsg_put(m, SOL_SOCKET, SCM_CREDENTIALS, &uc, sizeof(uc));

@@ -162,7 +162,8 @@ const struct syscall_entry g_syscalls[SYSCALL_MAX] = {
     NONE(msgrcv, I, P, U, I, X),
     NONE(msgctl, I, I, P),
     PARTIAL(fcntl, "descriptor flags, status flags, F_DUPFD*, record locks (POSIX and "
-            "OFD, in the Sentry); no leases, F_SETOWN/F_SETSIG or F_NOTIFY", I, I, X),
+            "OFD, in the Sentry), F_SETOWN/F_GETOWN(_EX) of sockets (SIGURG); no leases, "
+            "F_SETSIG, F_NOTIFY or owners of other files", I, I, X),
     FULL(flock, I, I),
     FULL(fsync, I),
     FULL(fdatasync, I),
