@@ -49,6 +49,7 @@ struct eth_link {
     uint8_t mac[6];
     int tx_pending;                /* frames queued since the last flush (core lock) */
     unsigned long rx_dropped;      /* the receive thread's */
+    int rx_gso_seen;               /* logged once: the peer sends GSO segments */
     pthread_t rx_thread;
 };
 
@@ -120,6 +121,12 @@ static void eth_input(struct eth_link *l, uint8_t *buf, size_t len)
             log_warn("netstack: %c%c%u: dropping a GSO frame of type %u (UDP GSO is not "
                      "supported)", l->netif.name[0], l->netif.name[1], l->netif.num, gso);
         return;
+    }
+    if (gso != VIRTIO_NET_HDR_GSO_NONE && !l->rx_gso_seen) {
+        l->rx_gso_seen = 1;
+        log_info("netstack: %c%c%u: the peer sends GSO segments (%zu bytes, %u per "
+                 "segment)", l->netif.name[0], l->netif.name[1], l->netif.num, flen,
+                 le16toh(vh.gso_size));
     }
     if ((vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && fix_checksum(frame, flen, &vh) < 0) {
         l->rx_dropped++;

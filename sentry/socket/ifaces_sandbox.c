@@ -8,9 +8,8 @@
  *   3. take every address off the host's side of the link (RTM_DELADDR), so the
  *      host kernel in that namespace no longer answers ARP, neighbour solicitations
  *      or TCP for them: lwIP does. The link stays up. Nothing is put back at exit:
- *      the namespace belongs to the sandbox. (Should the kernel give the link its
- *      link-local address again, when the carrier comes back, its duplicate address
- *      detection meets lwIP's answer and gives it up.)
+ *      the namespace belongs to the sandbox. (The peer's carrier going down and up
+ *      does not give the link its IPv6 link-local address back: tried on a veth.)
  *   4. give each link to the netstack (ns_eth_add) and describe the result in the
  *      interface table, with the guest's own loopback first.
  *
