@@ -5,7 +5,8 @@
 # run takes the addresses off the kernel's side for good.
 #   - refused in the initial network namespace, and --netns only with sandbox mode;
 #   - inside: ip addr / hostname -I / ip route / SIOCGIF* show the copied link (MAC,
-#     MTU, addresses, routes); the kernel's side has lost its addresses;
+#     MTU, addresses, routes); the kernel's side has lost its addresses; the confined
+#     Sentry still cannot open sockets; a namespace without links gives lo only;
 #   - a server in the sandbox (python3 -m http.server), curl and ping on the host's
 #     side, IPv4 and IPv6;
 #   - a server on the host's side, curl in the sandbox, IPv4 and IPv6;
@@ -172,6 +173,28 @@ print(socket.inet_ntoa(fcntl.ioctl(s, 0x8915, req)[20:24]),         # SIOCGIFADD
         echo "got: $out" >"$work/out"
         fail "SIOCGIFADDR/NETMASK/MTU and if_nameindex" "$work/out" "$work/err"
     fi
+fi
+
+in_sandbox --probe-confinement true >/dev/null 2>"$work/probe"
+if grep -q '^confinement: socket AF_INET: refused' "$work/probe" &&
+    grep -q '^confinement: socket AF_NETLINK: refused' "$work/probe" &&
+    ! grep -q 'ALLOWED' "$work/probe"; then
+    pass "the confined Sentry opens no socket (it holds the packet sockets from boot)"
+else
+    fail "the confined Sentry opens no socket (it holds the packet sockets from boot)" \
+        "$work/probe"
+fi
+# a namespace with no link to take: loopback only, as in none mode
+ip link del "$hif" 2>/dev/null
+ip netns del "$ns" 2>/dev/null
+ip netns add "$ns"
+out=$(timeout -k 5 "$timeout_s" ip netns exec "$ns" "$sandbox" run --network=sandbox \
+    ip -o link 2>"$work/err" </dev/null | awk '{ print $2 }')
+if [ "$out" = "lo:" ]; then
+    pass "a namespace without links: lo only"
+else
+    echo "got: $out" >"$work/out"
+    fail "a namespace without links: lo only" "$work/out" "$work/err"
 fi
 
 if ! have python3 || ! have curl; then
