@@ -25,6 +25,8 @@
 #   DIR_FILES entries in that directory (10000)
 #   SEQ_MIB   MiB that seqio writes and reads back, everywhere (256)
 #   UNIX_MIB  MiB that unixstream sends over an AF_UNIX socketpair (256)
+#   VETH_MIB  MiB per TCP transfer across the veth pair of the sandbox-network rows
+#             (256; bench/veth.sh, which needs root and ip netns)
 #   NATIVE_TMP  where the native runs of createunlink, getdents and seqio make
 #             their files (/tmp; in the sandbox and runsc it is always /tmp, the
 #             in-memory upper layer of their root overlay; /dev/shm compares
@@ -64,7 +66,8 @@ TMO_PF=${TMO_PF:-300}
 
 # --- build ------------------------------------------------------------------
 for p in getppid true bare_sysemu timeit forkwait forkexec threads pingpong \
-         statfile openread createunlink getdents seqio unixstream net pagefault bare_kvm; do
+         statfile openread createunlink getdents seqio unixstream net pagefault bare_kvm \
+         vethbulk; do
     gcc -O2 -static -pthread -Wall -o "$OUT/$p" "$HERE/$p.c" || { echo "bench: building $p failed" >&2; exit 1; }
 done
 # The file openread reads: 4 KiB on the served root (OUT is on the host's /).
@@ -318,6 +321,14 @@ verdict() { # verdict DESC VALUE AWK-TEST-ON-v
 r=$(ratio "$sc_sandbox" "$sc_bare"); r=${r%x}
 verdict "sandbox/bare <= 1.3 (is ${r})" "$r" "v <= 1.3"
 verdict "sandbox startup < 30 ms (is ${st_sandbox})" "$st_sandbox" "v < 30"
+
+# --- --network=sandbox: TCP across a veth pair (bench/veth.sh) ----------------------
+# native in the namespace against the sandbox there, io_uring and plain frame I/O;
+# skipped with a note without root or ip netns.
+echo
+if have_sandbox; then
+    LOG=$LOG REPS=$REPS TMO=$TMO "$HERE/veth.sh" "$OUT" "$SANDBOX"
+fi
 
 # --- platforms: kvm beside ptrace and native ---------------------------------------
 # bare kvm: the floor measured in this run by a minimal guest (ring-0 hlt, KVM_RUN

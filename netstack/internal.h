@@ -111,6 +111,9 @@ void ns_ack_soon(struct ns_ep *ep);
 int ns_loop_flush(void);
 /* ns_netif_setup: adds the loopback interface (core lock held). 0 or -errno. */
 int ns_netif_setup(void);
+/* ns_eth_flush: sends the frames the ethernet interfaces queued (netif_eth.c; core
+ * lock held, called as it is dropped). Returns how many. */
+int ns_eth_flush(void);
 /* ns_netif_is_loopback: whether pcbs routed via netif use loopback tuning. */
 struct netif;
 int ns_netif_is_loopback(const struct netif *netif);

@@ -144,4 +144,44 @@ int ns_pending_error(struct ns_ep *ep);
 int ns_inq(struct ns_ep *ep);
 int ns_outq(struct ns_ep *ep);
 
+/* --network=sandbox: ethernet interfaces on host packet sockets (netif_eth.c). */
+
+/* How a device's frames reach the host (netdev.h). */
+enum ns_netdev_io {
+    NS_NETDEV_URING,               /* io_uring (the default: see bench/README.md) */
+    NS_NETDEV_PLAIN,               /* recvmmsg/sendmmsg */
+};
+
+#define NS_ETH_MAX 8               /* interfaces */
+#define NS_ETH_IP6_MAX 6           /* IPv6 addresses per interface (lwIP's
+                                    * LWIP_IPV6_NUM_ADDRESSES in Debian's build) */
+
+/* One interface as the namespace had it, reduced to what lwIP can hold. */
+struct ns_eth_config {
+    int fd;                        /* AF_PACKET SOCK_RAW socket bound to the link,
+                                    * with PACKET_VNET_HDR; the netstack owns it */
+    enum ns_netdev_io io;
+    uint8_t mac[6];
+    unsigned mtu;
+    int has_ip4;
+    uint8_t ip4[4], prefix4;
+    int has_gw4;
+    uint8_t gw4[4];                /* in the address's subnet */
+    int nip6;
+    uint8_t ip6[NS_ETH_IP6_MAX][16];   /* link-local ones included */
+    int has_gw6;
+    uint8_t gw6[16];               /* link-local as a rule */
+    int is_default;                /* lwIP's default interface (default routes) */
+};
+
+/* ns_eth_add: starts the stack if needed and adds the interface, up, with its
+ * receive thread running. Called at boot before confinement. 0 or -errno (the fd is
+ * closed then). */
+int ns_eth_add(const struct ns_eth_config *c);
+
+/* ns_eth_host_fds: the host fds the interfaces use after boot, for the seccomp
+ * allowlist: packet sockets (recvmmsg/sendmmsg) into socks, io_uring fds
+ * (io_uring_enter) into rings, each up to max. Sets *nsocks and *nrings. */
+void ns_eth_host_fds(int *socks, int *nsocks, int *rings, int *nrings, int max);
+
 #endif

@@ -111,6 +111,7 @@ void sys_unlock_tcpip_core(void)
     /* loopback packets may cause ACKs, which cause packets ... until quiet */
     while (ns_loop_flush() + flush_acks() > 0)
         ;
+    ns_eth_flush();                /* --network=sandbox: this round's frames, batched */
     struct { struct ns_ep *ep; unsigned ev; } small[32], *out = small;
     size_t n = g_notify.n;
     if (n > 32 && !(out = malloc(n * sizeof(*out)))) {

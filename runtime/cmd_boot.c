@@ -17,7 +17,7 @@ static void boot_usage(FILE *out)
     fprintf(out,
             "usage: sandbox boot --gofer-fd N --platform NAME --cwd DIR [--ids UID:GID]\n"
             "                    [--readonly] [--strace] [--debug-log FILE] [--probe-confinement]\n"
-            "                    [--network none|host]\n"
+            "                    [--network none|host|sandbox] [--net-io uring|plain]\n"
             "                    -- PROGRAM [ARGS...]\n"
             "\n"
             "Runs the Sentry: confines itself, then runs PROGRAM from the tree the Gofer\n"
@@ -76,6 +76,13 @@ int cmd_boot(struct global_opts *g, int argc, char **argv)
                 cli_error("boot: bad --network '%s'", v);
                 return EXIT_USAGE;
             }
+        } else if (strcmp(a, "--net-io") == 0 && has_value) {
+            const char *v = argv[++i];
+            if (strcmp(v, "plain") != 0 && strcmp(v, "uring") != 0) {
+                cli_error("boot: bad --net-io '%s'", v);
+                return EXIT_USAGE;
+            }
+            cfg.net_plain_io = strcmp(v, "plain") == 0;
         } else if (strcmp(a, "--debug-log") == 0 && has_value) {
             cfg.debug_log = argv[++i];
         } else {

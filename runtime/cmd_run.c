@@ -47,7 +47,18 @@ static void run_usage(FILE *out)
             "                                 (the Sentry may then make host socket\n"
             "                                 calls, and the guest reaches whatever\n"
             "                                 the host can)\n"
-            "                        sandbox  not implemented yet\n"
+            "                        sandbox  the network namespace this runs in (or\n"
+            "                                 --netns): the Sentry takes its ethernet\n"
+            "                                 links (veth, TAP) over with their\n"
+            "                                 addresses, routes and MTU, as runsc does;\n"
+            "                                 the sandbox's own TCP/IP (lwIP) answers\n"
+            "                                 on them and the host's side of the\n"
+            "                                 links loses its addresses. Needs root;\n"
+            "                                 refused in the host's initial namespace\n"
+            "  --netns=PATH        with --network=sandbox (implied): join this network\n"
+            "                      namespace first (e.g. /var/run/netns/NAME)\n"
+            "  --net-io=KIND       --network=sandbox's host I/O for frames: uring\n"
+            "                      (io_uring, the default) or plain (recvmmsg/sendmmsg)\n"
             "  --strace            print every system call of the guest on stderr\n"
             "  --debug-log=FILE    write the Sentry's debug log to FILE\n"
             "  --probe-confinement before the program starts, report on stderr what the\n"
@@ -100,15 +111,22 @@ int cmd_run(struct global_opts *g, int argc, char **argv)
             spec.platform = v;
             i += used;
         } else if ((v = flag_value("--network", argc, argv, i, &used))) {
-            if (strcmp(v, "sandbox") == 0) {
-                cli_error("--network=sandbox is not implemented yet (use none or host)");
-                return EXIT_USAGE;
-            }
-            if (strcmp(v, "none") != 0 && strcmp(v, "host") != 0) {
+            if (strcmp(v, "none") != 0 && strcmp(v, "host") != 0 &&
+                strcmp(v, "sandbox") != 0) {
                 cli_error("unknown network mode '%s' (have: none, host, sandbox)", v);
                 return EXIT_USAGE;
             }
             spec.network = v;
+            i += used;
+        } else if ((v = flag_value("--netns", argc, argv, i, &used))) {
+            spec.netns = v;
+            i += used;
+        } else if ((v = flag_value("--net-io", argc, argv, i, &used))) {
+            if (strcmp(v, "uring") != 0 && strcmp(v, "plain") != 0) {
+                cli_error("unknown --net-io '%s' (have: uring, plain)", v);
+                return EXIT_USAGE;
+            }
+            spec.net_io = v;
             i += used;
         } else if ((v = flag_value("--root", argc, argv, i, &used))) {
             spec.root = v;
@@ -120,6 +138,13 @@ int cmd_run(struct global_opts *g, int argc, char **argv)
             cli_error("unknown flag '%s' (try 'sandbox run --help')", argv[i]);
             return EXIT_USAGE;
         }
+    }
+    if (spec.netns && !spec.network)
+        spec.network = "sandbox";
+    if ((spec.netns || spec.net_io) &&
+        (!spec.network || strcmp(spec.network, "sandbox") != 0)) {
+        cli_error("--netns and --net-io go with --network=sandbox only");
+        return EXIT_USAGE;
     }
     if (i >= argc) {
         cli_error("run: no program given (try 'sandbox run --help')");

@@ -1,6 +1,7 @@
 /* Starting a sandbox: the Gofer (gofer_spawn), then the Sentry, a fresh exec of this
  * binary as `sandbox boot` in new mount, pid, ipc, uts and network namespaces (the
- * host's network namespace with --network=host), which
+ * host's network namespace with --network=host; with --network=sandbox the one the
+ * CLI runs in or joins with --netns, never the initial one), which
  * confines itself before running any guest code. The CLI then only waits, forwarding
  * the signals people send it. Started by a user other than root, both get a user
  * namespace of their own first, whose root is that user (lib/userns.h). */
@@ -15,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,11 +32,76 @@
 #define BOOT_NAMESPACES (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | \
                          CLONE_NEWNET)
 
-/* host_network: the Sentry stays in the host's network namespace, whose sockets its
- * guest's INET sockets are. */
-static int host_network(const struct launch_spec *s)
+/* keeps_netns: the Sentry stays in our network namespace: the host's, whose sockets
+ * its guest's INET sockets are (host), or the one whose links it takes over
+ * (sandbox). */
+static int keeps_netns(const struct launch_spec *s)
 {
-    return s->network && strcmp(s->network, "host") == 0;
+    return s->network && (strcmp(s->network, "host") == 0 ||
+                          strcmp(s->network, "sandbox") == 0);
+}
+
+/* The initial network namespace's inode number on kernels that give the initial
+ * namespaces fixed ones (include/linux/proc_ns.h, 6.18 on); before, it was allocated
+ * at boot like any other. */
+#define PROC_NET_INIT_INO 0xEFFFFFF9U
+
+/* fixed_init_inodes: the kernel numbers the initial network namespace so (6.18 has
+ * it; other namespaces get numbers from 0xF0000000 up, so never this one). */
+static int fixed_init_inodes(void)
+{
+    struct utsname u;
+    unsigned major, minor;
+    if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+        return 0;
+    return major > 6 || (major == 6 && minor >= 18);
+}
+
+/* enter_sandbox_netns: --network=sandbox: joins --netns if given, then refuses the
+ * namespace of PID 1 (the host's, as a rule): the Sentry would take the host's own
+ * interfaces and addresses away. 0, or an exit status for the CLI. */
+static int enter_sandbox_netns(const struct launch_spec *s)
+{
+    if (geteuid() != 0) {
+        cli_error("--network=sandbox needs root: the Sentry takes the namespace's links "
+                  "over (CAP_NET_ADMIN, CAP_NET_RAW)");
+        return EXIT_USAGE;
+    }
+    if (s->netns) {
+        int fd = open(s->netns, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
+            cli_error("--netns=%s: %s", s->netns, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return EXIT_USAGE;
+        }
+        close(fd);
+    }
+    struct stat ours, init;
+    if (stat("/proc/self/ns/net", &ours) < 0) {
+        cli_error("--network=sandbox: /proc/self/ns/net: %s", strerror(errno));
+        return EXIT_USAGE;
+    }
+    int initial;
+    if (stat("/proc/1/ns/net", &init) == 0) {
+        initial = ours.st_dev == init.st_dev && ours.st_ino == init.st_ino;
+    } else if (ours.st_ino == PROC_NET_INIT_INO || fixed_init_inodes()) {
+        initial = ours.st_ino == PROC_NET_INIT_INO;
+    } else {
+        /* PID 1 hidden from us (another user namespace, say) on a kernel whose
+         * initial namespace has no fixed number: not knowing is a refusal */
+        cli_error("--network=sandbox: cannot tell this network namespace from the "
+                  "host's (/proc/1/ns/net: %s)", strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (initial) {
+        cli_error("--network=sandbox: refusing the initial network namespace (that of "
+                  "PID 1): the sandbox would take the host's interfaces over and cut it "
+                  "off. Run it in a namespace of its own (ip netns exec NAME sandbox run "
+                  "..., or --netns=/var/run/netns/NAME)");
+        return EXIT_USAGE;
+    }
+    return 0;
 }
 
 static pid_t g_sentry = -1;
@@ -80,6 +148,10 @@ static char **boot_argv(const struct launch_spec *s)
         v[i++] = "--probe-confinement";
     v[i++] = "--network";
     v[i++] = (char *)(s->network ? s->network : "none");
+    if (s->net_io) {
+        v[i++] = "--net-io";
+        v[i++] = (char *)s->net_io;
+    }
     if (s->debug_log) {
         v[i++] = "--debug-log";
         v[i++] = (char *)s->debug_log;
@@ -123,7 +195,7 @@ static pid_t start_sentry(const struct launch_spec *s, int gofer_sock, int rootl
         return -ENOMEM;
     }
     long flags = BOOT_NAMESPACES | SIGCHLD | (rootless ? CLONE_NEWUSER : 0);
-    if (host_network(s))
+    if (keeps_netns(s))
         flags &= ~CLONE_NEWNET;
     long pid = syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
     if (pid == 0) {
@@ -150,6 +222,11 @@ static pid_t start_sentry(const struct launch_spec *s, int gofer_sock, int rootl
 
 int launch_sandbox(const struct launch_spec *s)
 {
+    if (s->network && strcmp(s->network, "sandbox") == 0) {
+        int r = enter_sandbox_netns(s);
+        if (r)
+            return r;
+    }
     int rootless = geteuid() != 0;
     int gofer_sock;
     pid_t gofer;

@@ -11,9 +11,13 @@ struct launch_spec {
     int strace;
     const char *debug_log;         /* NULL: none */
     int probe_confinement;         /* report what the confined Sentry is refused */
-    const char *network;           /* "none" (its own empty network namespace) or
+    const char *network;           /* "none" (its own empty network namespace),
                                     * "host" (the host's: INET sockets are host
-                                    * sockets); NULL: none */
+                                    * sockets) or "sandbox" (the namespace we are in,
+                                    * or netns: its links taken over); NULL: none */
+    const char *netns;             /* "sandbox": the namespace to join first (a path
+                                    * like /var/run/netns/NAME); NULL: ours */
+    const char *net_io;            /* "sandbox": "uring" or "plain"; NULL: default */
     const char *cwd;               /* the first process's working directory */
     char *const *argv;             /* the program, found inside the sandbox */
     char *const *envp;

@@ -20,6 +20,7 @@
 #include <termios.h>
 
 #include "lib/log.h"
+#include "netstack/netstack.h"
 
 struct syscall_rule {
     int nr;
@@ -217,6 +218,28 @@ static int in_host_network(int nr)
     return 0;
 }
 
+/* --network=sandbox (netstack/netif_eth.c): the network devices' host fds, opened at
+ * boot: packet sockets, read in batches with recvmmsg and written with sendmmsg, and
+ * io_uring rings, entered with io_uring_enter. Each call only on those fds; no
+ * socket(2) (still EPERM), no new rings (io_uring_setup is not allowed). No devices
+ * in the other modes: no rules then. */
+static int netdev_rules(scmp_filter_ctx ctx)
+{
+    int socks[2 * NS_ETH_MAX], rings[2 * NS_ETH_MAX], ns, nr, err = 0;
+    ns_eth_host_fds(socks, &ns, rings, &nr, 2 * NS_ETH_MAX);
+    for (int i = 0; i < ns && !err; i++) {
+        err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvmmsg), 1,
+                               SCMP_A0(SCMP_CMP_EQ, (unsigned)socks[i]));
+        if (!err)
+            err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmmsg), 1,
+                                   SCMP_A0(SCMP_CMP_EQ, (unsigned)socks[i]));
+    }
+    for (int i = 0; i < nr && !err; i++)
+        err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(io_uring_enter), 1,
+                               SCMP_A0(SCMP_CMP_EQ, (unsigned)rings[i]));
+    return err;
+}
+
 static int ioctl_rules(scmp_filter_ctx ctx)
 {
     int err = 0;
@@ -248,6 +271,8 @@ int sentry_seccomp_install(int host_network)
         err = clone_rule(ctx);
     if (!err && host_network)
         err = host_network_rules(ctx);
+    if (!err)
+        err = netdev_rules(ctx);
     if (!err)
         err = ioctl_rules(ctx);
     if (!err)

@@ -197,11 +197,10 @@ static int setup(const struct boot_config *cfg)
     }
     if ((r = choose_platform(cfg->platform)) < 0)
         return r;
-    /* the interfaces the guest sees; in host mode read from the host, which needs a
-     * host socket: before confinement */
-    if ((r = ifaces_init((enum net_mode)cfg->network)) < 0) {
-        fprintf(stderr, "sandbox: network: %s\n",
-                r == -ENOSYS ? "this mode is not implemented yet" : strerror(-r));
+    /* the interfaces the guest sees; in host mode read from the host, in sandbox mode
+     * taken over from the namespace: both need host sockets, before confinement */
+    if ((r = ifaces_init((enum net_mode)cfg->network, cfg->net_plain_io)) < 0) {
+        fprintf(stderr, "sandbox: network: %s\n", strerror(-r));
         return r;
     }
     /* from here on the Sentry reaches the host only through what it holds */

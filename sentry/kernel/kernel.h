@@ -50,6 +50,7 @@ struct boot_config {
     int probe_confinement;         /* report on stderr what the confined Sentry is
                                     * refused (sentry_confinement_probe) */
     int network;                   /* enum net_mode (sentry/socket/ifaces.h) */
+    int net_plain_io;              /* --network=sandbox: recvmmsg/sendmmsg, not io_uring */
 };
 
 /* sentry_boot: builds the sandbox, confines the Sentry (sentry/confine.h), runs the

@@ -103,7 +103,7 @@ void ifaces_fill_loopback(struct iface_table *t)
     add_route(t, &r6);
 }
 
-int ifaces_init(enum net_mode mode)
+int ifaces_init(enum net_mode mode, int plain_io)
 {
     static struct iface_table t;   /* big for a stack; boot runs this once */
     memset(&t, 0, sizeof(t));
@@ -120,12 +120,18 @@ int ifaces_init(enum net_mode mode)
         }
         break;
     }
-    case NET_SANDBOX:
+    case NET_SANDBOX: {
+        int err = ifaces_read_sandbox(&t, plain_io);
+        if (err < 0)
+            return err;
+        break;
+    }
     default:
-        return -ENOSYS;
+        return -EINVAL;
     }
     ifaces_set(&t);
     log_info("network: %s, %d interface(s), %d route(s)",
-             mode == NET_HOST ? "host" : "none", t.count, t.nroutes);
+             mode == NET_HOST ? "host" : mode == NET_SANDBOX ? "sandbox" : "none", t.count,
+             t.nroutes);
     return 0;
 }

@@ -9,6 +9,9 @@
  *   --network=host  ifaces_read_host: the host's interfaces, addresses and routes,
  *                   read with a host netlink dump while the Sentry may still open
  *                   sockets (it stays in the host's network namespace in this mode).
+ *   --network=sandbox  ifaces_read_sandbox: `lo`, then the ethernet links of the
+ *                   network namespace the Sentry runs in, taken over by the netstack
+ *                   (their addresses and routes as lwIP holds them).
  *
  * Locking: the table is replaced whole under a rwlock (ifaces_set); readers hold the
  * read side between ifaces_acquire and ifaces_release and must not block meanwhile.
@@ -21,7 +24,7 @@
 /* The guest's network (`sandbox run --network=`). */
 enum net_mode {
     NET_NONE = 0,      /* loopback only, in the Sentry (the default) */
-    NET_SANDBOX,       /* an lwIP netif on a host endpoint (not implemented yet) */
+    NET_SANDBOX,       /* lwIP ethernet netifs on the namespace's links (AF_PACKET) */
     NET_HOST,          /* guest INET sockets are host sockets (less isolated) */
 };
 
@@ -86,9 +89,10 @@ struct iface_table {
 };
 
 /* ifaces_init: records mode and fills the table for it (see the top). Called once by
- * sentry_boot before confinement. 0, -ENOSYS for NET_SANDBOX, or -errno (logged) if
- * the host's interfaces cannot be read. */
-int ifaces_init(enum net_mode mode);
+ * sentry_boot before confinement. plain_io: NET_SANDBOX's devices use recvmmsg/
+ * sendmmsg rather than io_uring. 0, or -errno (logged) if the host's interfaces
+ * cannot be read or taken over. */
+int ifaces_init(enum net_mode mode, int plain_io);
 
 /* net_mode: the mode ifaces_init recorded (NET_NONE before it). */
 enum net_mode net_mode(void);
@@ -103,6 +107,12 @@ void ifaces_fill_loopback(struct iface_table *t);
  * so only before confinement). 0 or -errno. Entries past the IFACE*_MAX limits are
  * dropped with a warning. */
 int ifaces_read_host(struct iface_table *t);
+
+/* ifaces_read_sandbox: fills t with `lo` and the links of the Sentry's network
+ * namespace, which it hands to the netstack (ns_eth_add) after taking their
+ * addresses off the host's side (ifaces_sandbox.c). Before confinement. 0 or
+ * -errno (logged). */
+int ifaces_read_sandbox(struct iface_table *t, int plain_io);
 
 /* ifaces_set: replaces the table with a copy of t (e.g. from the netstack's netifs). */
 void ifaces_set(const struct iface_table *t);

@@ -121,14 +121,7 @@ else
     fail "none: no way out to the host's loopback"
 fi
 
-# ---- --network=sandbox: not there yet ----
-timeout -k 5 "$timeout_s" "$sandbox" run --network=sandbox true >/dev/null 2>"$work/err"
-rc=$?
-if [ $rc -eq 2 ] && grep -q "not implemented yet" "$work/err"; then
-    pass "sandbox: refused as not implemented yet"
-else
-    fail "sandbox: refused as not implemented yet (exit $rc)" "$work/err"
-fi
+# ---- --network=sandbox: tests/e2e/network_sandbox.sh ----
 
 # ---- --network=host ----
 timeout -k 5 "$timeout_s" "$sandbox" run --network=host --probe-confinement true \
