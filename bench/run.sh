@@ -333,16 +333,21 @@ fi
 # --- platforms: kvm beside ptrace and native ---------------------------------------
 # bare kvm: the floor measured in this run by a minimal guest (ring-0 hlt, KVM_RUN
 # again); the platform's target is a trapped system call within 1.5x of it, and page
-# faults ahead of ptrace. Without a usable /dev/kvm the kvm cells are n/a.
+# faults ahead of ptrace. "from ring 3": the same guest's cheapest exit from user
+# mode (port I/O the TSS allows), the floor of any trap of a guest program, which on
+# PVM hosts is several times the ring-0 one. Without a usable /dev/kvm the kvm cells
+# are n/a. SANDBOX_KVM_PATCH=0: kvm without syscall patching, for comparison.
 echo
-kvm_bare=n/a sc_kvm=n/a st_kvm=n/a pf_native=n/a pf_ptrace=n/a pf_kvm=n/a sc_ptrace=$sc_sandbox
+kvm_bare=n/a kvm_bare3=n/a sc_kvm=n/a sc_kvm_nopatch=n/a st_kvm=n/a pf_native=n/a pf_ptrace=n/a pf_kvm=n/a sc_ptrace=$sc_sandbox
 kvm_bare=$(per_call "bare kvm" "$OUT/bare_kvm" "$N_KVM")
+kvm_bare3=$(per_call "bare kvm ring 3" "$OUT/bare_kvm" "$N_KVM" ring3)
 pf_native=$(TMO=$TMO_PF per_call "pagefault native" "$OUT/pagefault" "$PF_MIB")
 if have_sandbox; then
     sc_ptrace=$(per_call "sandbox ptrace" "${SANDBOX_CMD[@]}" --platform=ptrace "$OUT/getppid" "$N_GUEST")
     pf_ptrace=$(TMO=$TMO_PF per_call "pagefault ptrace" "${SANDBOX_CMD[@]}" --platform=ptrace "$OUT/pagefault" "$PF_MIB")
     if is_num "$kvm_bare"; then
         sc_kvm=$(per_call "sandbox kvm" "${SANDBOX_CMD[@]}" --platform=kvm "$OUT/getppid" "$N_KVM")
+        sc_kvm_nopatch=$(SANDBOX_KVM_PATCH=0 per_call "sandbox kvm, no patching" "${SANDBOX_CMD[@]}" --platform=kvm "$OUT/getppid" "$N_KVM")
         st_kvm=$(startup "sandbox kvm" "${SANDBOX_CMD[@]}" --platform=kvm "$OUT/true")
         pf_kvm=$(TMO=$TMO_PF per_call "pagefault kvm" "${SANDBOX_CMD[@]}" --platform=kvm "$OUT/pagefault" "$PF_MIB")
     fi
@@ -351,6 +356,9 @@ row "platform" native ptrace kvm "bare kvm" kvm/ptrace "kvm/bare kvm" -
 row "--------------------------" -------- -------- -------- -------- -------------- ------------ -------------
 row "getppid, ns/call" "$sc_native" "$sc_ptrace" "$sc_kvm" "$kvm_bare" \
     "$(ratio "$sc_kvm" "$sc_ptrace")" "$(ratio "$sc_kvm" "$kvm_bare")" -
+row "  kvm without patching" - - "$sc_kvm_nopatch" - "$(ratio "$sc_kvm_nopatch" "$sc_ptrace")" \
+    "$(ratio "$sc_kvm_nopatch" "$kvm_bare")" -
+row "  bare exit from ring 3" - - - "$kvm_bare3" - "$(ratio "$sc_kvm" "$kvm_bare3")" -
 row "startup static true, ms" "$st_native" "$st_sandbox" "$st_kvm" - "$(ratio "$st_kvm" "$st_sandbox")" - -
 row "page fault ${PF_MIB} MiB, ns/page" "$pf_native" "$pf_ptrace" "$pf_kvm" - \
     "$(ratio "$pf_kvm" "$pf_ptrace")" - -

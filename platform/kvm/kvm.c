@@ -330,6 +330,11 @@ static int finish(struct plat_as *as, uint64_t replays_before, int r)
     return r;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23   /* Linux 5.14; older kernels say EINVAL, which is harmless */
+#endif
+#define POPULATE_MIN (64ULL << 10)
+
 static int kvm_map(struct plat_as *as, gva_t va, uint64_t len, int prot, uint64_t off)
 {
     if (va.v >= KVM_USER_MAX || len > KVM_USER_MAX - va.v)
@@ -338,6 +343,12 @@ static int kvm_map(struct plat_as *as, gva_t va, uint64_t len, int prot, uint64_
     int r = off >= PRIV_GPA ? 0 : cover(off + len);
     if (r < 0)
         return r;
+    /* Every first touch of a guest page costs a shadow-MMU fault from ring 3, several
+     * times a ptrace round trip here; KVM maps up to 8 neighbours ahead on such a
+     * fault, but only those whose host page exists. So writable runs (fresh anonymous
+     * chunks, up to 2 MiB: what THP commits natively) get their host pages now. */
+    if ((prot & PROT_WRITE) && len >= POPULATE_MIN && off < PRIV_GPA)
+        madvise(g_vm.mem + off, len, MADV_POPULATE_WRITE);
     pthread_mutex_lock(&as->mu);
     uint64_t before = as->pt.replays;
     r = pt_map(&as->pt, va.v, len, off, pt_prot_flags(prot));

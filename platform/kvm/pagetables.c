@@ -74,9 +74,12 @@ uint64_t pt_prot_flags(int prot)
 {
     if (!(prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
         return 0;
-    uint64_t f = PTE_P | PTE_U;
+    /* accessed and dirty from the start: nothing reads them back, and KVM's shadow
+     * MMU only maps the neighbours of a faulting page ahead (prefetch) when their
+     * entries have the accessed bit */
+    uint64_t f = PTE_P | PTE_U | PTE_A;
     if (prot & PROT_WRITE)
-        f |= PTE_W;
+        f |= PTE_W | PTE_D;
     if (!(prot & PROT_EXEC))
         f |= PTE_NX;
     return f;
