@@ -109,6 +109,12 @@ void ns_ack_soon(struct ns_ep *ep);
 /* ns_loop_flush: runs the queued loopback packets through the stack until none is
  * left (core lock held). Returns the number processed. */
 int ns_loop_flush(void);
+/* A pbuf flag lwIP does not use (its own end at 0x20): the head of a packet our
+ * loopback path queued. The receive check of its transport checksum is skipped
+ * (chksum.c). ns_pbuf_mark_looped sets it. */
+#define NS_PBUF_FLAG_LOOPED 0x80U
+void ns_pbuf_mark_looped(struct pbuf *p);
+
 /* ns_netif_setup: adds the loopback interface (core lock held). 0 or -errno. */
 int ns_netif_setup(void);
 /* ns_netif_is_loopback: whether pcbs routed via netif use loopback tuning. */

@@ -58,6 +58,7 @@ static struct pbuf *loop_clone(struct pbuf *p)
     if (!head)
         return NULL;
     memcpy(head->payload, p->payload, hlen);
+    ns_pbuf_mark_looped(head);     /* its checksum needs no check (chksum.c) */
     u16_t off = hlen;
     for (struct pbuf *q = p; q; q = q->next, off = 0) {
         if (q->len <= off)

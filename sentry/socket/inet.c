@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
@@ -20,6 +21,7 @@
 #include "lib/err.h"
 #include "lib/util.h"
 #include "netstack/netstack.h"
+#include "platform/platform.h"
 #include "sentry/kernel/task.h"
 #include "sentry/kernel/waitq.h"
 #include "sentry/mm/mm.h"
@@ -100,16 +102,56 @@ struct uio_at {
     size_t base;
 };
 
+/* pinned_copy: uio_copy_in/out (out: into guest memory) through mm_io windows. The
+ * mm's lock is held only while the pages are found and pinned, not during the copy:
+ * a sender and a receiver thread of one process (the usual loopback pair) would
+ * otherwise take turns on it for every segment, with a futex wake-up each time. */
+static ssize_t pinned_copy(const struct uio *u, size_t skip, void *buf, size_t n, int out)
+{
+    if (u->kbuf)
+        return out ? uio_copy_out(u, skip, buf, n) : uio_copy_in(u, skip, buf, n);
+    size_t done = 0;
+    for (int i = 0; i < u->iovcnt && done < n; i++) {
+        size_t len = u->iov[i].len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        uint64_t at = u->iov[i].base.v + skip;
+        size_t take = MIN(len - skip, n - done);
+        skip = 0;
+        while (take) {
+            struct mm_io io;
+            long got = mm_io_acquire(u->mm, at, take, out ? FAULT_WRITE : FAULT_READ, &io);
+            if (got < 0)
+                return done ? (ssize_t)done : -EFAULT;
+            char *b = (char *)buf + done;
+            for (int k = 0; k < io.n; k++) {
+                if (out)
+                    memcpy(io.iov[k].iov_base, b, io.iov[k].iov_len);
+                else
+                    memcpy(b, io.iov[k].iov_base, io.iov[k].iov_len);
+                b += io.iov[k].iov_len;
+            }
+            mm_io_release(&io);
+            done += (size_t)got;
+            at += (uint64_t)got;
+            take -= (size_t)got;
+        }
+    }
+    return (ssize_t)done;
+}
+
 static ssize_t uio_in(void *ctx, size_t off, void *buf, size_t n)
 {
     struct uio_at *a = ctx;
-    return uio_copy_in(a->u, a->base + off, buf, n);
+    return pinned_copy(a->u, a->base + off, buf, n, 0);
 }
 
 static ssize_t uio_out(void *ctx, size_t off, void *buf, size_t n)
 {
     struct uio_at *a = ctx;
-    return uio_copy_out(a->u, a->base + off, buf, n);
+    return pinned_copy(a->u, a->base + off, buf, n, 1);
 }
 
 static int inet_bind(struct socket *s, struct task *t, const void *addr, size_t len)
