@@ -8,6 +8,11 @@
  * and once more when tcp_input checks it. Ours adds 32-bit words into 64-bit SSE2
  * lanes, 64 bytes a round: several times faster, same result.
  *
+ * lwip_chksum_copy: tcp_write's copy of data into a segment, which sums it on the
+ * way (LWIP_CHECKSUM_ON_COPY). ns_tcp_send turns the sum off for connections over
+ * the loopback interface (ns_copy_chksum_skip): their packets never leave the Sentry
+ * and their check is skipped on arrival (below), as Linux's lo never computes them.
+ *
  * ip_chksum_pseudo: the transport check of an incoming packet (tcp_input,
  * udp_input). A packet our loopback path queued (netif_loopback.c) is marked
  * NS_PBUF_FLAG_LOOPED: its checksum was computed by this stack a moment ago from
@@ -103,4 +108,17 @@ u16_t ip_chksum_pseudo(struct pbuf *p, u8_t proto, u16_t proto_len, const ip_add
     if (IP_IS_V6(dest))
         return ip6_chksum_pseudo(p, proto, proto_len, ip_2_ip6(src), ip_2_ip6(dest));
     return inet_chksum_pseudo(p, proto, proto_len, ip_2_ip4(src), ip_2_ip4(dest));
+}
+
+static __thread int tl_skip_copy_sum;
+
+void ns_copy_chksum_skip(int skip)
+{
+    tl_skip_copy_sum = skip;
+}
+
+u16_t lwip_chksum_copy(void *dst, const void *src, u16_t len)
+{
+    memcpy(dst, src, len);
+    return tl_skip_copy_sum ? 0 : lwip_standard_chksum(dst, len);
 }

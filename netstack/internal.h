@@ -56,6 +56,7 @@ struct ns_ep {
     int closed;                    /* ns_close ran */
     int v6only;                    /* IPV6_V6ONLY */
     int nodelay;
+    int loopback;                  /* TCP: connected over the loopback interface */
     int connect_unreported;        /* a non-blocking connect completed that no
                                     * connect call has reported yet (Linux answers
                                     * the next connect with 0 once) */
@@ -114,6 +115,9 @@ int ns_loop_flush(void);
  * (chksum.c). ns_pbuf_mark_looped sets it. */
 #define NS_PBUF_FLAG_LOOPED 0x80U
 void ns_pbuf_mark_looped(struct pbuf *p);
+/* ns_copy_chksum_skip: while on (this thread), tcp_write copies data without summing
+ * it: only for a pcb whose packets go through the loopback interface alone. */
+void ns_copy_chksum_skip(int skip);
 
 /* ns_netif_setup: adds the loopback interface (core lock held). 0 or -errno. */
 int ns_netif_setup(void);

@@ -100,6 +100,8 @@ static void sync_opts(struct socket *s)
 struct uio_at {
     const struct uio *u;
     size_t base;
+    struct mm_io io;               /* uio_map's window */
+    int mapped;                    /* io holds page references */
 };
 
 /* pinned_copy: uio_copy_in/out (out: into guest memory) through mm_io windows. The
@@ -152,6 +154,49 @@ static ssize_t uio_out(void *ctx, size_t off, void *buf, size_t n)
 {
     struct uio_at *a = ctx;
     return pinned_copy(a->u, a->base + off, buf, n, 1);
+}
+
+_Static_assert(NS_MAP_MAX == MM_IO_MAXIOV, "ns_map_fn windows are mm_io windows");
+
+/* uio_map: the netstack's map hook for sends (netstack.h): pinned windows onto the
+ * guest's data from off, within one of its iovecs. */
+static ssize_t uio_map(void *ctx, size_t off, size_t n, struct iovec *iov, int *niov)
+{
+    struct uio_at *a = ctx;
+    const struct uio *u = a->u;
+    size_t skip = a->base + off;
+    *niov = 0;
+    if (u->kbuf) {
+        if (skip >= u->size)
+            return 0;
+        iov[0] = (struct iovec){ u->kbuf + skip, MIN(n, u->size - skip) };
+        *niov = 1;
+        return (ssize_t)iov[0].iov_len;
+    }
+    for (int i = 0; i < u->iovcnt; i++) {
+        size_t len = u->iov[i].len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        long got = mm_io_acquire(u->mm, u->iov[i].base.v + skip, MIN(len - skip, n),
+                                 FAULT_READ, &a->io);
+        if (got < 0)
+            return -EFAULT;
+        a->mapped = 1;
+        memcpy(iov, a->io.iov, (size_t)a->io.n * sizeof(*iov));
+        *niov = a->io.n;
+        return got;
+    }
+    return 0;
+}
+
+static void uio_unmap(void *ctx)
+{
+    struct uio_at *a = ctx;
+    if (a->mapped)
+        mm_io_release(&a->io);
+    a->mapped = 0;
 }
 
 static int inet_bind(struct socket *s, struct task *t, const void *addr, size_t len)
@@ -228,12 +273,13 @@ static ssize_t inet_sendmsg(struct socket *s, struct task *t, struct sock_msg *m
 {
     (void)t;
     struct ns_ep *ep = ep_of(s);
-    struct uio_at at = { m->data, 0 };
+    struct uio_at at = { .u = m->data };
     size_t size = m->data->size;
     const void *to = m->namelen ? m->name : NULL;
     ssize_t total = 0;
     for (;;) {
-        struct ns_data d = { .size = size - (size_t)total, .copy = uio_in, .ctx = &at };
+        struct ns_data d = { .size = size - (size_t)total, .copy = uio_in, .ctx = &at,
+                             .map = uio_map, .unmap = uio_unmap };
         ssize_t r = ns_send(ep, &d, flags, to, m->namelen);
         if (r >= 0) {
             total += r;
@@ -259,7 +305,7 @@ static ssize_t inet_recvmsg(struct socket *s, struct task *t, struct sock_msg *m
 {
     (void)t;
     struct ns_ep *ep = ep_of(s);
-    struct uio_at at = { m->data, 0 };
+    struct uio_at at = { .u = m->data };
     size_t size = m->data->size;
     int waitall = (flags & MSG_WAITALL) && s->type == SOCK_STREAM &&
                   !(flags & (MSG_PEEK | MSG_TRUNC));
