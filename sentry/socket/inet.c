@@ -124,7 +124,8 @@ static ssize_t pinned_copy(const struct uio *u, size_t skip, void *buf, size_t n
         skip = 0;
         while (take) {
             struct mm_io io;
-            long got = mm_io_acquire(u->mm, at, take, out ? FAULT_WRITE : FAULT_READ, &io);
+            long got = mm_io_acquire(u->mm, at, take, out ? FAULT_WRITE : FAULT_READ,
+                                     &io);
             if (got < 0)
                 return done ? (ssize_t)done : -EFAULT;
             char *b = (char *)buf + done;

@@ -1,6 +1,6 @@
 /* TCP over loopback carries every byte in order, whatever shape the buffers have:
  * large writes, writev with odd and empty pieces, MSG_MORE, a buffer in a file
- * mapping, a write from an unmapped address (EFAULT, nothing sent); the reader
+ * mapping, sendfile, a write from an unmapped address (EFAULT, nothing sent); the reader
  * uses readv with odd pieces, with the default and with a tiny receive buffer. */
 #include "guest.h"
 
@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -145,6 +146,10 @@ static void run(int fam, int tiny_rcvbuf)
     CHECK(m != MAP_FAILED);
     write_all(c, m + 1, 3 * 4096 - 2);
     SENT(m + 1, 3 * 4096 - 2);
+    /* sendfile: the data comes from a Sentry buffer, not guest memory */
+    off_t off = 3;
+    CHECK(sendfile(c, fileno(f), &off, 3 * 4096 - 5) == 3 * 4096 - 5);
+    SENT(m + 3, 3 * 4096 - 5);
     munmap(m, 3 * 4096);
     fclose(f);
 
