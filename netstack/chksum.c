@@ -1,6 +1,6 @@
 /* The Internet checksum, and skipping it for packets that never leave the Sentry.
  *
- * Both replace the library's functions of the same name (liblwip calls them through
+ * Three functions replace the library's of the same name (liblwip calls them through
  * its PLT, so the executable's definitions win; see stack.c):
  *
  * lwip_standard_chksum: lwIP's is a 16-bit-at-a-time loop (about 2 bytes a cycle),
@@ -15,11 +15,15 @@
  *
  * ip_chksum_pseudo: the transport check of an incoming packet (tcp_input,
  * udp_input). A packet our loopback path queued (netif_loopback.c) is marked
- * NS_PBUF_FLAG_LOOPED: its checksum was computed by this stack a moment ago from
- * memory nobody else wrote, so it is not checked again (Linux's loopback does the
- * same: CHECKSUM_UNNECESSARY). The mark is consumed by the first check, so a pbuf
- * reused for a reply is summed normally. Packets from any other interface are
- * checked in full. */
+ * NS_PBUF_FLAG_LOOPED: it never left the Sentry, so there is nothing to check
+ * (Linux's loopback packets are CHECKSUM_UNNECESSARY too), and on a loopback
+ * connection its sender did not even sum it. The mark is consumed by the first
+ * check, so a pbuf reused for a reply is summed normally. Packets from any other
+ * interface are checked in full.
+ *
+ * The linker takes this file from libsandbox.a because netif_loopback.c calls
+ * ns_pbuf_mark_looped: a member that defined only the library's names would never be
+ * pulled in, and the library's versions would run. */
 #include "netstack/internal.h"
 
 #include <emmintrin.h>

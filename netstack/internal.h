@@ -119,6 +119,9 @@ void ns_pbuf_mark_looped(struct pbuf *p);
  * it: only for a pcb whose packets go through the loopback interface alone. */
 void ns_copy_chksum_skip(int skip);
 
+/* ns_mem_cached: bytes of freed lwIP blocks mem.c keeps for reuse. */
+size_t ns_mem_cached(void);
+
 /* ns_netif_setup: adds the loopback interface (core lock held). 0 or -errno. */
 int ns_netif_setup(void);
 /* ns_netif_is_loopback: whether pcbs routed via netif use loopback tuning. */

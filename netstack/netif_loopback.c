@@ -10,7 +10,8 @@
  * (stack.c). The receiver may rewrite headers in place (tcp_input byte-swaps them),
  * so the first bytes of the packet are copied; the data after them is shared with
  * the sender through custom pbufs that hold a reference on the sender's pbuf. No
- * code on the receive path writes to packet data past the headers. */
+ * code on the receive path writes to packet data past the headers. The copy's head
+ * is marked looped: its transport checksum is not checked again (chksum.c). */
 #include "netstack/internal.h"
 
 #include <errno.h>
