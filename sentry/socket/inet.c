@@ -104,13 +104,16 @@ struct uio_at {
     int mapped;                    /* io holds page references */
 };
 
+#define SMALL_COPY 4096
+
 /* pinned_copy: uio_copy_in/out (out: into guest memory) through mm_io windows. The
  * mm's lock is held only while the pages are found and pinned, not during the copy:
  * a sender and a receiver thread of one process (the usual loopback pair) would
  * otherwise take turns on it for every segment, with a futex wake-up each time. */
 static ssize_t pinned_copy(const struct uio *u, size_t skip, void *buf, size_t n, int out)
 {
-    if (u->kbuf)
+    /* a small copy is over before the lock is wanted again: skip the pinning */
+    if (u->kbuf || n <= SMALL_COPY)
         return out ? uio_copy_out(u, skip, buf, n) : uio_copy_in(u, skip, buf, n);
     size_t done = 0;
     for (int i = 0; i < u->iovcnt && done < n; i++) {
