@@ -35,8 +35,10 @@ typedef ssize_t (*ns_copy_fn)(void *ctx, size_t off, void *buf, size_t n);
 /* Optional, for TCP sends: host windows onto the caller's data, which the stack then
  * reads in place instead of copying it into a bounce buffer first. map covers up to n
  * bytes from offset off with at most NS_MAP_MAX iovecs (*niov set to how many) and
- * returns the bytes covered (short at a fault or when out of iovecs), or -EFAULT.
- * The windows stay valid until unmap, which comes before the next map. */
+ * returns the bytes covered (short at a fault, when out of iovecs, or at the end of
+ * one of the caller's pieces), 0 to decline (the stack then uses copy for this part:
+ * small pieces are cheaper gathered by a copy), or -EFAULT. The windows stay valid
+ * until unmap, which comes before the next map. */
 #define NS_MAP_MAX 64
 struct iovec;
 typedef ssize_t (*ns_map_fn)(void *ctx, size_t off, size_t n, struct iovec *iov,

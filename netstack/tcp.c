@@ -499,24 +499,24 @@ ssize_t ns_tcp_send(struct ns_ep *ep, const struct ns_data *d, int flags)
 {
     pthread_mutex_lock(&ep->wr_mu);
     size_t want = d->size;
-    char *buf = NULL;              /* the bounce buffer when d cannot be mapped */
+    char *buf = NULL;              /* the bounce buffer, when d is not mapped */
     ssize_t sent = 0, r = 0;
-    if (!d->map && !(buf = malloc(want < SEND_CHUNK ? (want ? want : 1) : SEND_CHUNK))) {
-        r = -ENOMEM;
-        goto out;
-    }
     do {
         size_t chunk = want - (size_t)sent < SEND_CHUNK ? want - (size_t)sent : SEND_CHUNK;
         struct iovec iov[NS_MAP_MAX];
-        int niov = 0, fault = 0;
+        int niov = 0, mapped = 0, fault = 0;
         ssize_t got = 0;
         if (chunk && d->map) {
             /* short: a fault (the next map says so), out of iovecs, or the end of
-             * one of the caller's iovecs */
+             * one of the caller's pieces */
             got = d->map(d->ctx, (size_t)sent, chunk, iov, &niov);
-            if (got == 0)
-                got = -EFAULT;
-        } else if (chunk) {
+            mapped = got > 0;
+        }
+        if (chunk && got == 0) {
+            if (!buf && !(buf = malloc(want < SEND_CHUNK ? want : SEND_CHUNK))) {
+                r = -ENOMEM;
+                break;
+            }
             got = d->copy(d->ctx, (size_t)sent, buf, chunk);
             iov[0] = (struct iovec){ buf, got > 0 ? (size_t)got : 0 };
             niov = 1;
@@ -563,12 +563,11 @@ ssize_t ns_tcp_send(struct ns_ep *ep, const struct ns_data *d, int flags)
             pthread_mutex_unlock(&ep->mu);
         }
         ns_unlock();
-        if (d->map && niov)
+        if (mapped)
             d->unmap(d->ctx);
         if (r || fault)
             break;
     } while ((size_t)sent < want);
-out:
     free(buf);
     pthread_mutex_unlock(&ep->wr_mu);
     return sent > 0 ? sent : r;

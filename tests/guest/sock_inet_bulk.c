@@ -1,7 +1,8 @@
 /* TCP over loopback carries every byte in order, whatever shape the buffers have:
- * large writes, writev with odd and empty pieces, MSG_MORE, a buffer in a file
- * mapping, sendfile, a write from an unmapped address (EFAULT, nothing sent); the reader
- * uses readv with odd pieces, with the default and with a tiny receive buffer. */
+ * large writes, writev with odd, empty and many small pieces, MSG_MORE, a buffer in
+ * a file mapping, sendfile, a write from an unmapped address (EFAULT, nothing sent);
+ * the reader uses readv with odd pieces, with the default and a small receive
+ * buffer. */
 #include "guest.h"
 
 #include <arpa/inet.h>
@@ -121,6 +122,18 @@ static void run(int fam, int tiny_rcvbuf)
     size_t vlen = 1 + 4095 + 70001 + 3 + 131072 + 5;
     CHECK(writev(c, iov, 6) == (ssize_t)vlen);
     SENT(p, vlen);
+
+    /* writev of many small pieces, then a large one */
+    static struct iovec many[301];
+    size_t mlen = 0;
+    for (int i = 0; i < 300; i++) {
+        many[i] = (struct iovec){ (void *)(g_src + 1000 + i * 7), 7 };
+        mlen += 7;
+    }
+    many[300] = (struct iovec){ (void *)(g_src + 1000 + 2100), 100000 };
+    mlen += 100000;
+    CHECK(writev(c, many, 301) == (ssize_t)mlen);
+    SENT(g_src + 1000, mlen);
 
     /* MSG_MORE, then a plain send */
     CHECK(send(c, g_src + 100, 10, MSG_MORE) == 10);
