@@ -100,8 +100,9 @@ static void sync_opts(struct socket *s)
 struct uio_at {
     const struct uio *u;
     size_t base;
-    struct mm_io io;               /* uio_map's window */
     int mapped;                    /* io holds page references */
+    struct mm_io io;               /* uio_map's window (1.5 KiB: left uninitialized
+                                    * until mapped) */
 };
 
 #define SMALL_COPY 4096
@@ -280,7 +281,10 @@ static ssize_t inet_sendmsg(struct socket *s, struct task *t, struct sock_msg *m
 {
     (void)t;
     struct ns_ep *ep = ep_of(s);
-    struct uio_at at = { .u = m->data };
+    struct uio_at at;
+    at.u = m->data;
+    at.base = 0;
+    at.mapped = 0;
     size_t size = m->data->size;
     const void *to = m->namelen ? m->name : NULL;
     ssize_t total = 0;
@@ -312,7 +316,10 @@ static ssize_t inet_recvmsg(struct socket *s, struct task *t, struct sock_msg *m
 {
     (void)t;
     struct ns_ep *ep = ep_of(s);
-    struct uio_at at = { .u = m->data };
+    struct uio_at at;
+    at.u = m->data;
+    at.base = 0;
+    at.mapped = 0;
     size_t size = m->data->size;
     int waitall = (flags & MSG_WAITALL) && s->type == SOCK_STREAM &&
                   !(flags & (MSG_PEEK | MSG_TRUNC));
