@@ -56,6 +56,7 @@ struct ns_ep {
     int closed;                    /* ns_close ran */
     int v6only;                    /* IPV6_V6ONLY */
     int nodelay;
+    int loopback;                  /* TCP: connected over the loopback interface */
     int connect_unreported;        /* a non-blocking connect completed that no
                                     * connect call has reported yet (Linux answers
                                     * the next connect with 0 once) */
@@ -109,6 +110,18 @@ void ns_ack_soon(struct ns_ep *ep);
 /* ns_loop_flush: runs the queued loopback packets through the stack until none is
  * left (core lock held). Returns the number processed. */
 int ns_loop_flush(void);
+/* A pbuf flag lwIP does not use (its own end at 0x20): the head of a packet our
+ * loopback path queued. The receive check of its transport checksum is skipped
+ * (chksum.c). ns_pbuf_mark_looped sets it. */
+#define NS_PBUF_FLAG_LOOPED 0x80U
+void ns_pbuf_mark_looped(struct pbuf *p);
+/* ns_copy_chksum_skip: while on (this thread), tcp_write copies data without summing
+ * it: only for a pcb whose packets go through the loopback interface alone. */
+void ns_copy_chksum_skip(int skip);
+
+/* ns_mem_cached: bytes of freed lwIP blocks mem.c keeps for reuse. */
+size_t ns_mem_cached(void);
+
 /* ns_netif_setup: adds the loopback interface (core lock held). 0 or -errno. */
 int ns_netif_setup(void);
 /* ns_eth_flush: sends the frames the ethernet interfaces queued (netif_eth.c; core

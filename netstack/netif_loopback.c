@@ -10,7 +10,8 @@
  * (stack.c). The receiver may rewrite headers in place (tcp_input byte-swaps them),
  * so the first bytes of the packet are copied; the data after them is shared with
  * the sender through custom pbufs that hold a reference on the sender's pbuf. No
- * code on the receive path writes to packet data past the headers. */
+ * code on the receive path writes to packet data past the headers. The copy's head
+ * is marked looped: its transport checksum is not checked again (chksum.c). */
 #include "netstack/internal.h"
 
 #include <errno.h>
@@ -58,6 +59,7 @@ static struct pbuf *loop_clone(struct pbuf *p)
     if (!head)
         return NULL;
     memcpy(head->payload, p->payload, hlen);
+    ns_pbuf_mark_looped(head);     /* its checksum needs no check (chksum.c) */
     u16_t off = hlen;
     for (struct pbuf *q = p; q; q = q->next, off = 0) {
         if (q->len <= off)

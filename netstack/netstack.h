@@ -32,10 +32,24 @@ struct ns_ep;
  * ns_recv: from buf into the data). It returns the bytes moved (short on a fault) or
  * -EFAULT when none moved. */
 typedef ssize_t (*ns_copy_fn)(void *ctx, size_t off, void *buf, size_t n);
+/* Optional, for TCP sends: host windows onto the caller's data, which the stack then
+ * reads in place instead of copying it into a bounce buffer first. map covers up to n
+ * bytes from offset off with at most NS_MAP_MAX iovecs (*niov set to how many) and
+ * returns the bytes covered (short at a fault, when out of iovecs, or at the end of
+ * one of the caller's pieces), 0 to decline (the stack then uses copy for this part:
+ * small pieces are cheaper gathered by a copy), or -EFAULT. The windows stay valid
+ * until unmap, which comes before the next map. */
+#define NS_MAP_MAX 64
+struct iovec;
+typedef ssize_t (*ns_map_fn)(void *ctx, size_t off, size_t n, struct iovec *iov,
+                             int *niov);
+typedef void (*ns_unmap_fn)(void *ctx);
 struct ns_data {
     size_t size;                   /* bytes to send / room to receive into */
     ns_copy_fn copy;
     void *ctx;
+    ns_map_fn map;                 /* NULL: copy only */
+    ns_unmap_fn unmap;
 };
 
 /* Readiness changes: called with the POLL* events that may have changed. */

@@ -21,12 +21,18 @@
 #include <string.h>
 
 #include "lwip/init.h"
+#include "lwip/mem.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/sys.h"
 #include "lwip/tcp.h"
 #include "lwip/tcpip.h"
 
 #include "lib/log.h"
+
+/* mem.c replaces lwIP's allocator, but nothing of ours calls into it: naming one of
+ * its functions here makes the linker take it from libsandbox.a (otherwise the
+ * library's own mem_malloc would run). */
+void *(*const ns_link_mem)(mem_size_t) = mem_malloc;
 
 static pthread_mutex_t g_core_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t g_core_holder;
@@ -89,7 +95,7 @@ static int flush_acks(void)
     /* the refs go after the loop: a put may free an endpoint, never the vector */
     struct ns_ep *small[64];
     struct ns_ep **put = n <= 64 ? small : malloc(n * sizeof(*put));
-    if (put)
+    if (put && n)                  /* g_acks.v is NULL until the first push */
         memcpy(put, g_acks.v, n * sizeof(*put));
     g_acks.n = 0;
     for (size_t i = 0; put && i < n; i++)
@@ -125,7 +131,8 @@ void sys_unlock_tcpip_core(void)
         ep->notify_ev = 0;
         ep->notify_queued = 0;
     }
-    memmove(g_notify.v, g_notify.v + n, (g_notify.n - n) * sizeof(g_notify.v[0]));
+    if (g_notify.n > n)
+        memmove(g_notify.v, g_notify.v + n, (g_notify.n - n) * sizeof(g_notify.v[0]));
     g_notify.n -= n;
     g_core_held = 0;
     pthread_mutex_unlock(&g_core_mu);

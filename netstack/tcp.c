@@ -7,9 +7,10 @@
  * takes the queue under ep->mu and copies without the core lock, so a receiver
  * and a sender run side by side.
  *
- * Sending: tcp_write copies (and checksums) from a bounce buffer the guest's data is
- * copied into first, bounded by lwIP's send buffer (tcp_sndbuf); the sent callback
- * wakes writers that found it full.
+ * Sending: tcp_write copies the caller's data into segments, straight from the
+ * windows its map hook gives (guest pages) or else from a bounce buffer, bounded by
+ * lwIP's send buffer (tcp_sndbuf); the sent callback wakes writers that found it
+ * full. The copy also sums the data, except on loopback connections (chksum.c).
  *
  * Loopback connections use segments of half the window (lwIP's limit) instead of
  * 1460 bytes: both ends are this stack, so the MSS needs no negotiation. */
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "lwip/ip.h"
 #include "lwip/priv/tcp_priv.h"
@@ -101,7 +103,8 @@ void ns_tcp_apply_opts(struct ns_ep *ep)
 static void established(struct ns_ep *ep, struct tcp_pcb *pcb)
 {
     struct netif *n = ip_route(&pcb->local_ip, &pcb->remote_ip);
-    if (n && ns_netif_is_loopback(n)) {
+    ep->loopback = n && ns_netif_is_loopback(n);
+    if (ep->loopback) {
         /* the window, not congestion, is the limit on loopback: a segment bigger
          * than cwnd would wait for the persist timer */
         pcb->mss = LOOPBACK_MSS;
@@ -471,20 +474,54 @@ void ns_tcp_close(struct ns_ep *ep)
         tcp_abort(pcb);
 }
 
+/* queue_iov: tcp_write of the first n bytes of iov (core lock held). Returns the
+ * bytes queued; *err is lwIP's error when it stopped short. */
+static size_t queue_iov(struct ns_ep *ep, struct tcp_pcb *pcb, const struct iovec *iov,
+                        int niov, size_t n, int more, err_t *err)
+{
+    size_t done = 0;
+    *err = ERR_OK;
+    ns_copy_chksum_skip(ep->loopback);
+    for (int i = 0; i < niov && done < n; i++) {
+        size_t len = iov[i].iov_len < n - done ? iov[i].iov_len : n - done;
+        int last = done + len == n;
+        *err = tcp_write(pcb, iov[i].iov_base, (u16_t)len,
+                         TCP_WRITE_FLAG_COPY | (more || !last ? TCP_WRITE_FLAG_MORE : 0));
+        if (*err != ERR_OK)
+            break;
+        done += len;
+    }
+    ns_copy_chksum_skip(0);
+    return done;
+}
+
 ssize_t ns_tcp_send(struct ns_ep *ep, const struct ns_data *d, int flags)
 {
     pthread_mutex_lock(&ep->wr_mu);
     size_t want = d->size;
-    size_t bsize = want < SEND_CHUNK ? want : SEND_CHUNK;
-    char *buf = malloc(bsize ? bsize : 1);
+    char *buf = NULL;              /* the bounce buffer, when d is not mapped */
     ssize_t sent = 0, r = 0;
-    if (!buf) {
-        r = -ENOMEM;
-        goto out;
-    }
     do {
         size_t chunk = want - (size_t)sent < SEND_CHUNK ? want - (size_t)sent : SEND_CHUNK;
-        ssize_t got = chunk ? d->copy(d->ctx, (size_t)sent, buf, chunk) : 0;
+        struct iovec iov[NS_MAP_MAX];
+        int niov = 0, mapped = 0, fault = 0;
+        ssize_t got = 0;
+        if (chunk && d->map) {
+            /* short: a fault (the next map says so), out of iovecs, or the end of
+             * one of the caller's pieces */
+            got = d->map(d->ctx, (size_t)sent, chunk, iov, &niov);
+            mapped = got > 0;
+        }
+        if (chunk && got == 0) {
+            if (!buf && !(buf = malloc(want < SEND_CHUNK ? want : SEND_CHUNK))) {
+                r = -ENOMEM;
+                break;
+            }
+            got = d->copy(d->ctx, (size_t)sent, buf, chunk);
+            iov[0] = (struct iovec){ buf, got > 0 ? (size_t)got : 0 };
+            niov = 1;
+            fault = got >= 0 && (size_t)got < chunk;   /* copy is short only there */
+        }
         if (got < 0) {
             r = got;
             break;
@@ -512,14 +549,13 @@ ssize_t ns_tcp_send(struct ns_ep *ep, const struct ns_data *d, int flags)
         pthread_mutex_unlock(&ep->mu);
         if (!r && n > 0) {
             int more = (flags & MSG_MORE) || (size_t)sent + n < want;
-            err_t e = tcp_write(pcb, buf, (u16_t)n,
-                                TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0));
-            if (e == ERR_OK) {
+            err_t e;
+            size_t q = queue_iov(ep, pcb, iov, niov, n, more, &e);
+            if (q)
                 tcp_output(pcb);
-                sent += (ssize_t)n;
-            } else {
+            sent += (ssize_t)q;
+            if (e != ERR_OK)
                 r = e == ERR_MEM ? -EAGAIN : ns_err(e);
-            }
             pthread_mutex_lock(&ep->mu);
             ep->snd_space = send_space(pcb);
             if (r == -EAGAIN)
@@ -527,10 +563,11 @@ ssize_t ns_tcp_send(struct ns_ep *ep, const struct ns_data *d, int flags)
             pthread_mutex_unlock(&ep->mu);
         }
         ns_unlock();
-        if (r || (size_t)got < chunk)
+        if (mapped)
+            d->unmap(d->ctx);
+        if (r || fault)
             break;
     } while ((size_t)sent < want);
-out:
     free(buf);
     pthread_mutex_unlock(&ep->wr_mu);
     return sent > 0 ? sent : r;

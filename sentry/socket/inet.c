@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
@@ -20,6 +21,7 @@
 #include "lib/err.h"
 #include "lib/util.h"
 #include "netstack/netstack.h"
+#include "platform/platform.h"
 #include "sentry/kernel/task.h"
 #include "sentry/kernel/waitq.h"
 #include "sentry/mm/mm.h"
@@ -98,18 +100,111 @@ static void sync_opts(struct socket *s)
 struct uio_at {
     const struct uio *u;
     size_t base;
+    int mapped;                    /* io holds page references */
+    struct mm_io io;               /* uio_map's window (1.5 KiB: left uninitialized
+                                    * until mapped) */
 };
+
+#define SMALL_COPY 4096
+
+/* pinned_copy: uio_copy_in/out (out: into guest memory) through mm_io windows. The
+ * mm's lock is held only while the pages are found and pinned, not during the copy:
+ * a sender and a receiver thread of one process (the usual loopback pair) would
+ * otherwise take turns on it for every segment, with a futex wake-up each time. */
+static ssize_t pinned_copy(const struct uio *u, size_t skip, void *buf, size_t n, int out)
+{
+    /* a small copy is over before the lock is wanted again: skip the pinning */
+    if (u->kbuf || n <= SMALL_COPY)
+        return out ? uio_copy_out(u, skip, buf, n) : uio_copy_in(u, skip, buf, n);
+    size_t done = 0;
+    for (int i = 0; i < u->iovcnt && done < n; i++) {
+        size_t len = u->iov[i].len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        uint64_t at = u->iov[i].base.v + skip;
+        size_t take = MIN(len - skip, n - done);
+        skip = 0;
+        while (take) {
+            struct mm_io io;
+            long got = mm_io_acquire(u->mm, at, take, out ? FAULT_WRITE : FAULT_READ,
+                                     &io);
+            if (got < 0)
+                return done ? (ssize_t)done : -EFAULT;
+            char *b = (char *)buf + done;
+            for (int k = 0; k < io.n; k++) {
+                if (out)
+                    memcpy(io.iov[k].iov_base, b, io.iov[k].iov_len);
+                else
+                    memcpy(b, io.iov[k].iov_base, io.iov[k].iov_len);
+                b += io.iov[k].iov_len;
+            }
+            mm_io_release(&io);
+            done += (size_t)got;
+            at += (uint64_t)got;
+            take -= (size_t)got;
+        }
+    }
+    return (ssize_t)done;
+}
 
 static ssize_t uio_in(void *ctx, size_t off, void *buf, size_t n)
 {
     struct uio_at *a = ctx;
-    return uio_copy_in(a->u, a->base + off, buf, n);
+    return pinned_copy(a->u, a->base + off, buf, n, 0);
 }
 
 static ssize_t uio_out(void *ctx, size_t off, void *buf, size_t n)
 {
     struct uio_at *a = ctx;
-    return uio_copy_out(a->u, a->base + off, buf, n);
+    return pinned_copy(a->u, a->base + off, buf, n, 1);
+}
+
+_Static_assert(NS_MAP_MAX == MM_IO_MAXIOV, "ns_map_fn windows are mm_io windows");
+
+/* uio_map: the netstack's map hook for sends (netstack.h): pinned windows onto the
+ * guest's data from off, within one of its iovecs; declined (0) for a piece of
+ * SMALL_COPY bytes or less, which a copy gathers with its neighbours more cheaply. */
+static ssize_t uio_map(void *ctx, size_t off, size_t n, struct iovec *iov, int *niov)
+{
+    struct uio_at *a = ctx;
+    const struct uio *u = a->u;
+    size_t skip = a->base + off;
+    *niov = 0;
+    if (u->kbuf) {
+        if (skip >= u->size)
+            return 0;
+        iov[0] = (struct iovec){ u->kbuf + skip, MIN(n, u->size - skip) };
+        *niov = 1;
+        return (ssize_t)iov[0].iov_len;
+    }
+    for (int i = 0; i < u->iovcnt; i++) {
+        size_t len = u->iov[i].len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        if (MIN(len - skip, n) <= SMALL_COPY)
+            return 0;
+        long got = mm_io_acquire(u->mm, u->iov[i].base.v + skip, MIN(len - skip, n),
+                                 FAULT_READ, &a->io);
+        if (got < 0)
+            return -EFAULT;
+        a->mapped = 1;
+        memcpy(iov, a->io.iov, (size_t)a->io.n * sizeof(*iov));
+        *niov = a->io.n;
+        return got;
+    }
+    return 0;
+}
+
+static void uio_unmap(void *ctx)
+{
+    struct uio_at *a = ctx;
+    if (a->mapped)
+        mm_io_release(&a->io);
+    a->mapped = 0;
 }
 
 static int inet_bind(struct socket *s, struct task *t, const void *addr, size_t len)
@@ -186,12 +281,16 @@ static ssize_t inet_sendmsg(struct socket *s, struct task *t, struct sock_msg *m
 {
     (void)t;
     struct ns_ep *ep = ep_of(s);
-    struct uio_at at = { m->data, 0 };
+    struct uio_at at;
+    at.u = m->data;
+    at.base = 0;
+    at.mapped = 0;
     size_t size = m->data->size;
     const void *to = m->namelen ? m->name : NULL;
     ssize_t total = 0;
     for (;;) {
-        struct ns_data d = { .size = size - (size_t)total, .copy = uio_in, .ctx = &at };
+        struct ns_data d = { .size = size - (size_t)total, .copy = uio_in, .ctx = &at,
+                             .map = uio_map, .unmap = uio_unmap };
         ssize_t r = ns_send(ep, &d, flags, to, m->namelen);
         if (r >= 0) {
             total += r;
@@ -217,7 +316,10 @@ static ssize_t inet_recvmsg(struct socket *s, struct task *t, struct sock_msg *m
 {
     (void)t;
     struct ns_ep *ep = ep_of(s);
-    struct uio_at at = { m->data, 0 };
+    struct uio_at at;
+    at.u = m->data;
+    at.base = 0;
+    at.mapped = 0;
     size_t size = m->data->size;
     int waitall = (flags & MSG_WAITALL) && s->type == SOCK_STREAM &&
                   !(flags & (MSG_PEEK | MSG_TRUNC));
