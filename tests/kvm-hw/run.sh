@@ -106,6 +106,8 @@ ln -s /proc/self/fd /dev/fd
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts && ln -sf pts/ptmx /dev/ptmx
 mount -t tmpfs tmpfs /dev/shm; mount -t tmpfs tmpfs /tmp
+# loopback up, as on any booted system: the socket tests' native runs need it
+ip link set lo up || echo "kvm-hw: cannot bring lo up"
 for m in irqbypass kvm ccp kvm-amd; do insmod /mod/\$m.ko || echo "kvm-hw: insmod \$m failed"; done
 if [ -c /dev/kvm ]; then echo "kvm-hw: /dev/kvm is here (kvm_amd on emulated SVM)"; fi
 cd $src
