@@ -103,17 +103,23 @@ struct mm *mm_fork(struct mm *parent, int *err)
         *err = -ENOMEM;
         return NULL;
     }
-    *err = 0;
-    mm->syscall_sites = syscall_sites_fork(parent, err);
-    if (*err < 0) {
-        free(mm);
-        return NULL;
-    }
     pthread_mutex_init(&mm->mu, NULL);
     rm_init(&mm->vmas, RM_VMA);
     rm_init(&mm->pmas, RM_PMA);
     mm->users = 1;
     pthread_mutex_lock(&parent->mu);
+    /* under parent->mu: a site goes into the set before its bytes change, and they
+     * change under parent->mu, so every patched byte the child inherits is a site
+     * in its copy (a patch after this breaks copy-on-write: not the child's) */
+    *err = 0;
+    mm->syscall_sites = syscall_sites_fork(parent, err);
+    if (*err < 0) {
+        pthread_mutex_unlock(&parent->mu);
+        rm_free(&mm->vmas);
+        rm_free(&mm->pmas);
+        free(mm);
+        return NULL;
+    }
     if (rm_reserve(&mm->vmas, parent->vmas.n) < 0 ||
         rm_reserve(&mm->pmas, parent->pmas.n) < 0) {
         pthread_mutex_unlock(&parent->mu);
