@@ -58,7 +58,8 @@ struct trap {
 enum {
     SYSCALL_VIA_INSN = 0,   /* `syscall` (or int $0x80): rip is after it */
     SYSCALL_VIA_PATCH,      /* the platform's syscall_patch instruction, which ends at
-                               rip; the Sentry must check that it wrote it there */
+                               rip; the Sentry must check that it wrote it there, and
+                               then sets rcx and r11 as `syscall` would have */
 };
 
 struct plat_as;   /* an address space: the guest's page mappings */

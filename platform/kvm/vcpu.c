@@ -642,9 +642,7 @@ static int io_exit(struct vcpu *v, struct plat_as *as, struct guest_regs *g, str
             trap->kind = TRAP_SYSCALL;
             trap->syscall_via = SYSCALL_VIA_PATCH;
             g->orig_rax = k.rax;
-            g->rip = end;
-            g->rcx = end;                /* what `syscall` leaves there */
-            g->r11 = k.rflags;
+            g->rip = end;                /* rcx and r11: the Sentry, once it knows */
             return 0;
         }
     }

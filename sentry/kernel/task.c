@@ -40,6 +40,8 @@ static int handle_syscall(struct task *t, const struct trap *trap)
             signal_force(t, SIGSEGV, SI_KERNEL, 0);
             return 0;
         }
+        r->rcx = r->rip;   /* what `syscall` leaves there */
+        r->r11 = r->eflags;
     } else if (have && insn[0] == 0x0f && insn[1] == 0x05 && g_plat->syscall_patch) {
         syscall_patch_site(t->mm, site);
     }

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/ucontext.h>
 #include <sys/wait.h>
 
 #define CALLS 200
@@ -25,6 +26,37 @@ static void *thread_calls(void *arg)
 }
 
 static void on_alarm(int sig) { (void)sig; }
+
+/* The guest's own `out` to the port the patched instruction uses is what it is
+ * natively: a #GP, SIGSEGV with si_code SI_KERNEL at the instruction, registers as
+ * they were. */
+extern const char own_out[];
+static volatile long seen_code = -1, seen_at_out, seen_rcx, seen_r11;
+
+static void on_segv(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig;
+    ucontext_t *uc = ctx;
+    seen_code = si->si_code;
+    seen_at_out = uc->uc_mcontext.gregs[REG_RIP] == (greg_t)own_out;
+    seen_rcx = uc->uc_mcontext.gregs[REG_RCX];
+    seen_r11 = uc->uc_mcontext.gregs[REG_R11];
+    uc->uc_mcontext.gregs[REG_RIP] += 2;   /* past the out */
+}
+
+static void own_port_io(void)
+{
+    struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
+    sigaction(SIGSEGV, &sa, NULL);
+    __asm__ volatile("mov $0x1234, %%rcx\n\t"
+                     "mov $0x5678, %%r11\n\t"
+                     ".globl own_out\n"
+                     "own_out: outb %%al, $0x80"
+                     ::: "rcx", "r11", "memory");
+    printf("own out: si_code SI_KERNEL %d, at the out %ld, rcx kept %d, r11 kept %d\n",
+           seen_code == SI_KERNEL, seen_at_out, seen_rcx == 0x1234, seen_r11 == 0x5678);
+    signal(SIGSEGV, SIG_DFL);
+}
 
 /* mov $39,%eax (getpid); syscall; ret */
 static const unsigned char getpid_code[] = { 0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xc3 };
@@ -112,5 +144,7 @@ int main(void)
     memcpy(jit, getpid_code, sizeof(getpid_code));
     run_code_in("writable anonymous code", jit);
     printf("jit bytes unchanged: %s\n", memcmp(jit, getpid_code, sizeof(getpid_code)) ? "no" : "yes");
+
+    own_port_io();
     return 0;
 }
