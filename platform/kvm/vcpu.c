@@ -452,16 +452,31 @@ static int fpe_code(struct vcpu *v, int vec)
     return 0;
 }
 
+/* guest_read: n bytes of guest memory at va through as's page tables; the number
+ * read before the first unmapped page. */
+static size_t guest_read(struct plat_as *as, uint64_t va, uint8_t *buf, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        uint64_t a = va + done;
+        uint64_t pte = a < KVM_USER_MAX ? pt_lookup(&as->pt, a) : 0;
+        /* the memory file only: the self-test's page lives in the private area */
+        if (!(pte & PTE_P) || !(pte & PTE_U) || (pte & PTE_ADDR) >= g_vm.mem_max)
+            break;
+        size_t chunk = 4096 - (a & 4095);
+        if (chunk > n - done)
+            chunk = n - done;
+        memcpy(buf + done, g_vm.mem + (pte & PTE_ADDR) + (a & 4095), chunk);
+        done += chunk;
+    }
+    return done;
+}
+
 /* int_insn: n if the guest instruction at rip is `int n`, else -1. */
 static int int_insn(struct plat_as *as, uint64_t rip)
 {
-    if ((rip & 4095) > 4094)
-        return -1;
-    uint64_t pte = pt_lookup(&as->pt, rip);
-    if (!(pte & PTE_P))
-        return -1;
-    const uint8_t *p = g_vm.mem + (pte & PTE_ADDR) + (rip & 4095);
-    return p[0] == 0xcd ? p[1] : -1;
+    uint8_t b[2];
+    return guest_read(as, rip, b, 2) == 2 && b[0] == 0xcd ? b[1] : -1;
 }
 
 /* decode: an exit through stub vec, as a trap; g gets the guest's registers. The
@@ -555,25 +570,6 @@ static int decode(struct vcpu *v, struct plat_as *as, int vec, const struct kvm_
     default: trap->signo = SIGSEGV; trap->code = SI_KERNEL; break;
     }
     return 0;
-}
-
-/* guest_read: n bytes of guest memory at va through as's page tables; the number
- * read before the first unmapped page. */
-static size_t guest_read(struct plat_as *as, uint64_t va, uint8_t *buf, size_t n)
-{
-    size_t done = 0;
-    while (done < n) {
-        uint64_t a = va + done;
-        uint64_t pte = a < KVM_USER_MAX ? pt_lookup(&as->pt, a) : 0;
-        if (!(pte & PTE_P) || !(pte & PTE_U))
-            break;
-        size_t chunk = 4096 - (a & 4095);
-        if (chunk > n - done)
-            chunk = n - done;
-        memcpy(buf + done, g_vm.mem + (pte & PTE_ADDR) + (a & 4095), chunk);
-        done += chunk;
-    }
-    return done;
 }
 
 /* io_insn_len: the length of the port I/O instruction (in, out, ins, outs) at b, or
